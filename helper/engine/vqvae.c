@@ -205,10 +205,15 @@ static int s_check_audio(const cn_vqvae *v, const float *audio, int n_items, int
                          int level, char *err, size_t errlen)
 {
     int64_t hop = v->hop[level];
-    if (T <= 0 || T % hop != 0 || T > S_MAX_T) {
+    if (T <= 0 || T % hop != 0) {
         snprintf(err, errlen, "vqvae: audio of %lld samples cannot be encoded at level %d: it "
-                 "must be a positive multiple of the level's hop of %lld samples, at most "
-                 "%lld", (long long)T, level, (long long)hop, (long long)(S_MAX_T / hop * hop));
+                 "must be a positive multiple of the level's hop of %lld samples", (long long)T,
+                 level, (long long)hop);
+        return CN_EINVAL;
+    }
+    if (T > S_MAX_T) {
+        snprintf(err, errlen, "vqvae: audio of %lld samples is longer than the %lld samples "
+                 "one call takes", (long long)T, (long long)S_MAX_T);
         return CN_EINVAL;
     }
     for (int64_t i = 0; i < (int64_t)n_items * T; i++) {
