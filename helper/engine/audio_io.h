@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT
+ * Prompt audio in and clips out: any WAV/FLAC libsndfile reads becomes mono float at the model
+ * rate (mixdown + libsamplerate); clips are written at any rate. Never called from realtime code.
+ */
+#ifndef CN_AUDIO_IO_H
+#define CN_AUDIO_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Resamples mono IN (n_in frames at rate_in) to rate_out with libsamplerate's best sinc
+ * converter. *out is malloc'd (caller frees). Returns 0 or -1 with a message. */
+int cn_audio_resample(const float *in, int64_t n_in, double rate_in, double rate_out,
+                      float **out, int64_t *n_out, char *err, size_t errlen);
+
+/* Reads PATH, mixes every channel down to mono (mean), resamples to RATE when the file's rate
+ * differs, and checks the samples: an empty file, a NaN or infinite sample (named with its
+ * frame and channel) and a file longer than MAX_SECONDS (when > 0) are errors naming the value
+ * and the limit. *audio is malloc'd (caller frees). */
+int cn_audio_load_mono(const char *path, int rate, double max_seconds, float **audio,
+                       int64_t *n, char *err, size_t errlen);
+
+/* Checks samples already in memory the same way (empty, NaN/inf, longer than max_seconds). */
+int cn_audio_check(const float *audio, int64_t n, int rate, double max_seconds, char *err,
+                   size_t errlen);
+
+/* Writes mono AUDIO (n frames at RATE) to PATH as 32-bit float WAV (or FLAC/16-bit when the
+ * name ends in .flac), resampled to OUT_RATE first when it differs (0 = keep RATE); samples
+ * are clipped to [-1, 1] as the reference does when saving. */
+int cn_audio_write(const char *path, const float *audio, int64_t n, int rate, int out_rate,
+                   char *err, size_t errlen);
+
+#endif
