@@ -340,7 +340,7 @@ static void s_shape_str(char *buf, size_t len, int nd, const int64_t *ne)
     size_t k = (size_t)snprintf(buf, len, "(");
     for (int i = 0; i < nd && k < len; i++)
         k += (size_t)snprintf(buf + k, len - k, i ? ", %lld" : "%lld", (long long)ne[i]);
-    if (k < len) snprintf(buf + k, len - k, nd == 1 ? ",)" : ")");
+    if (k < len) snprintf(buf + k, len - k, ")");
 }
 
 static const char *s_dtype_name(int t)
