@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT
+ * 1-D convolution and transposed convolution on the CPU, exactly as torch's nn.Conv1d and
+ * nn.ConvTranspose1d (zero padding), as gemms over time tiles (im2col / col2im).
+ * Never materialises a whole-signal column matrix: memory stays bounded for long audio.
+ */
+#include "cpu_internal.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CN_CPU_CONV_COLS (1 << 22)   /* floats in one column tile (16 MiB) */
+
+static int s_check_3d(cn_backend *be, const char *op, const char *role, const cn_tensor *t)
+{
+    char sh[96];
+    if (t == NULL || t->nd != 3)
+        return cn_cpu_fail(be, CN_EINVAL, "%s: %s must have 3 axes, got %s", op, role,
+                           cn_cpu_shape(t, sh, sizeof sh));
+    return 0;
+}
+
+/* col (Cin*K, nt) for output times t0 .. t0+nt-1 of one item x (Cin, T) */
+static void s_im2col(float *col, const float *x, int64_t Cin, int64_t T, int64_t K,
+                     int64_t t0, int64_t nt, int stride, int pad, int dil)
+{
+    for (int64_t ci = 0; ci < Cin; ci++)
+        for (int64_t kk = 0; kk < K; kk++) {
+            float *dst = col + (ci * K + kk) * nt;
+            const float *src = x + ci * T;
+            int64_t off = kk * dil - pad;
+            for (int64_t t = 0; t < nt; t++) {
+                int64_t s = (t0 + t) * stride + off;
+                dst[t] = s >= 0 && s < T ? src[s] : 0.0f;
+            }
+        }
+}
+
+/* y[n, co, t] = b[co]; zeros without a bias */
+static void s_fill_bias(float *y, const float *b, int64_t Cout, int64_t T)
+{
+    for (int64_t co = 0; co < Cout; co++)
+        for (int64_t t = 0; t < T; t++) y[co * T + t] = b ? b[co] : 0.0f;
+}
+
+/* y (N, Cout, Tout) = conv1d(x (N, Cin, T), w (Cout, Cin, K), b (Cout) or NULL)
+ *   Tout = (T + 2*pad - dilation*(K-1) - 1) / stride + 1 */
+int cn_cpu_conv1d(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                  const cn_tensor *b, int stride, int pad, int dilation)
+{
+    char sx[96], sy[96], sw[96], sb[96];
+    int rc;
+    if ((rc = cn_cpu_need(be, "conv1d", "x", x, CN_F32)) ||
+        (rc = cn_cpu_need(be, "conv1d", "y", y, CN_F32)) ||
+        (rc = s_check_3d(be, "conv1d", "x", x)) || (rc = s_check_3d(be, "conv1d", "y", y)) ||
+        (rc = s_check_3d(be, "conv1d", "w", w)))
+        return rc;
+    if (stride < 1 || pad < 0 || dilation < 1)
+        return cn_cpu_fail(be, CN_EINVAL, "conv1d: stride %d, pad %d, dilation %d (need "
+                           "stride >= 1, pad >= 0, dilation >= 1)", stride, pad, dilation);
+    int64_t N = x->ne[0], Cin = x->ne[1], T = x->ne[2], Cout = w->ne[0], K = w->ne[2];
+    int64_t span = (int64_t)dilation * (K - 1) + 1;
+    int64_t Tout = T + 2 * pad >= span ? (T + 2 * pad - span) / stride + 1 : 0;
+    if (w->ne[1] != Cin || Tout < 1 || y->ne[0] != N || y->ne[1] != Cout || y->ne[2] != Tout)
+        return cn_cpu_fail(be, CN_EINVAL, "conv1d: x %s, w %s (stride %d, pad %d, dilation %d) "
+                           "give y (%lld, %lld, %lld), got y %s", cn_cpu_shape(x, sx, sizeof sx),
+                           cn_cpu_shape(w, sw, sizeof sw), stride, pad, dilation, (long long)N,
+                           (long long)Cout, (long long)Tout, cn_cpu_shape(y, sy, sizeof sy));
+    if (b && cn_tensor_nelem(b) != Cout)
+        return cn_cpu_fail(be, CN_EINVAL, "conv1d: bias %s must have Cout = %lld values",
+                           cn_cpu_shape(b, sb, sizeof sb), (long long)Cout);
+    if (y->data == x->data)
+        return cn_cpu_fail(be, CN_EINVAL, "conv1d: y may not alias x %s",
+                           cn_cpu_shape(x, sx, sizeof sx));
+    const float *wd, *bd;
+    float *wt, *bt;
+    if ((rc = cn_cpu_as_f32(be, "conv1d", "w", w, &wd, &wt))) return rc;
+    if ((rc = cn_cpu_as_f32(be, "conv1d", "b", b, &bd, &bt))) {
+        free(wt);
+        return rc;
+    }
+    int64_t CK = Cin * K;
+    int64_t tile = CN_CPU_CONV_COLS / (CK ? CK : 1);
+    if (tile < 16) tile = 16;
+    if (tile > Tout) tile = Tout;
+    /* a 1x1 stride-1 unpadded conv reads x directly: no columns needed */
+    int direct = K == 1 && stride == 1 && pad == 0;
+    float *col = direct ? NULL : malloc((size_t)(CK * tile) * sizeof(float));
+    if (!direct && col == NULL) {
+        free(wt);
+        free(bt);
+        return cn_cpu_fail(be, CN_ENOMEM, "conv1d: no memory for a %lld x %lld column tile",
+                           (long long)CK, (long long)tile);
+    }
+    const float *xd = x->data;
+    float *yd = y->data;
+    for (int64_t n = 0; n < N; n++) {
+        const float *xn = xd + n * Cin * T;
+        float *yn = yd + n * Cout * Tout;
+        s_fill_bias(yn, bd, Cout, Tout);
+        for (int64_t t0 = 0; t0 < Tout; t0 += tile) {
+            int64_t nt = Tout - t0 < tile ? Tout - t0 : tile;
+            const float *cols = xn + t0;
+            int64_t ldc = T;
+            if (!direct) {
+                s_im2col(col, xn, Cin, T, K, t0, nt, stride, pad, dilation);
+                cols = col;
+                ldc = nt;
+            }
+            /* y[:, t0:t0+nt] (Cout, nt) += w (Cout, Cin*K) . col (Cin*K, nt) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cout, (int)nt, (int)CK,
+                        1.0f, wd, (int)CK, cols, (int)ldc, 1.0f, yn + t0, (int)Tout);
+        }
+    }
+    free(col);
+    free(wt);
+    free(bt);
+    return 0;
+}
+
+/* y (N, Cout, Tout) = conv_transpose1d(x (N, Cin, T), w (Cin, Cout, K), b (Cout) or NULL)
+ *   Tout = (T - 1)*stride - 2*pad + K; input time t feeds output times t*stride - pad + k */
+int cn_cpu_conv_transpose1d(cn_backend *be, cn_tensor *y, const cn_tensor *x,
+                            const cn_tensor *w, const cn_tensor *b, int stride, int pad)
+{
+    char sx[96], sy[96], sw[96], sb[96];
+    int rc;
+    if ((rc = cn_cpu_need(be, "conv_transpose1d", "x", x, CN_F32)) ||
+        (rc = cn_cpu_need(be, "conv_transpose1d", "y", y, CN_F32)) ||
+        (rc = s_check_3d(be, "conv_transpose1d", "x", x)) ||
+        (rc = s_check_3d(be, "conv_transpose1d", "y", y)) ||
+        (rc = s_check_3d(be, "conv_transpose1d", "w", w)))
+        return rc;
+    if (stride < 1 || pad < 0)
+        return cn_cpu_fail(be, CN_EINVAL, "conv_transpose1d: stride %d, pad %d (need stride >= 1, "
+                           "pad >= 0)", stride, pad);
+    int64_t N = x->ne[0], Cin = x->ne[1], T = x->ne[2], Cout = w->ne[1], K = w->ne[2];
+    int64_t Tout = (T - 1) * stride - 2 * (int64_t)pad + K;
+    if (w->ne[0] != Cin || T < 1 || Tout < 1 || y->ne[0] != N || y->ne[1] != Cout ||
+        y->ne[2] != Tout)
+        return cn_cpu_fail(be, CN_EINVAL, "conv_transpose1d: x %s, w %s (stride %d, pad %d) give "
+                           "y (%lld, %lld, %lld), got y %s", cn_cpu_shape(x, sx, sizeof sx),
+                           cn_cpu_shape(w, sw, sizeof sw), stride, pad, (long long)N,
+                           (long long)Cout, (long long)Tout, cn_cpu_shape(y, sy, sizeof sy));
+    if (b && cn_tensor_nelem(b) != Cout)
+        return cn_cpu_fail(be, CN_EINVAL, "conv_transpose1d: bias %s must have Cout = %lld values",
+                           cn_cpu_shape(b, sb, sizeof sb), (long long)Cout);
+    if (y->data == x->data)
+        return cn_cpu_fail(be, CN_EINVAL, "conv_transpose1d: y may not alias x %s",
+                           cn_cpu_shape(x, sx, sizeof sx));
+    const float *wd, *bd;
+    float *wt, *bt;
+    if ((rc = cn_cpu_as_f32(be, "conv_transpose1d", "w", w, &wd, &wt))) return rc;
+    if ((rc = cn_cpu_as_f32(be, "conv_transpose1d", "b", b, &bd, &bt))) {
+        free(wt);
+        return rc;
+    }
+    int64_t CK = Cout * K;
+    int64_t tile = CN_CPU_CONV_COLS / (CK ? CK : 1);
+    if (tile < 16) tile = 16;
+    if (tile > T) tile = T;
+    float *col = malloc((size_t)(CK * tile) * sizeof(float));
+    if (col == NULL) {
+        free(wt);
+        free(bt);
+        return cn_cpu_fail(be, CN_ENOMEM, "conv_transpose1d: no memory for a %lld x %lld "
+                           "column tile", (long long)CK, (long long)tile);
+    }
+    const float *xd = x->data;
+    float *yd = y->data;
+    for (int64_t n = 0; n < N; n++) {
+        const float *xn = xd + n * Cin * T;
+        float *yn = yd + n * Cout * Tout;
+        s_fill_bias(yn, bd, Cout, Tout);
+        for (int64_t t0 = 0; t0 < T; t0 += tile) {
+            int64_t nt = T - t0 < tile ? T - t0 : tile;
+            /* col (Cout*K, nt) = w (Cin, Cout*K)^T . x[:, t0:t0+nt] (Cin, nt) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, (int)nt, (int)Cin,
+                        1.0f, wd, (int)CK, xn + t0, (int)T, 0.0f, col, (int)nt);
+            /* col2im: y[co, (t0+t)*stride - pad + k] += col[co*K + k, t] */
+            for (int64_t co = 0; co < Cout; co++)
+                for (int64_t kk = 0; kk < K; kk++) {
+                    const float *src = col + (co * K + kk) * nt;
+                    float *dst = yn + co * Tout;
+                    for (int64_t t = 0; t < nt; t++) {
+                        int64_t o = (t0 + t) * stride - pad + kk;
+                        if (o >= 0 && o < Tout) dst[o] += src[t];
+                    }
+                }
+        }
+    }
+    free(col);
+    free(wt);
+    free(bt);
+    return 0;
+}
