@@ -301,6 +301,47 @@ static void s_check_truncated(void)
     free(buf);
 }
 
+/* 600 damaged copies of a model file (bytes of the header overwritten, JSON punctuation put
+ * in, the file cut short): each opens or is refused with a message; none may crash. */
+static void s_check_mutations(void)
+{
+    char path[512], bad[512], err[512];
+    long len = 0;
+    snprintf(path, sizeof path, "%s/prior_1b_lyrics.safetensors", s_tmp);
+    snprintf(bad, sizeof bad, "%s/mutated.safetensors", s_tmp);
+    unsigned char *buf = (unsigned char *)s_slurp(path, &len);
+    if (!s_ok("prior_1b_lyrics.safetensors readable", buf != NULL && len > 16, path)) return;
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = (hl << 8) | buf[i];
+    const char *punct = "0123456789-e.,[]{}\"";
+    unsigned seed = 12345;
+    int opened = 0, refused = 0, unnamed = 0;
+    for (int it = 0; it < 600; it++) {
+        unsigned char *c = malloc((size_t)len);
+        memcpy(c, buf, (size_t)len);
+        long n = len;
+        seed = seed * 1103515245u + 12345u;
+        long at = 8 + (long)((seed >> 8) % hl);
+        if (it % 3 == 0) c[at % (8 + (long)hl)] = (unsigned char)(seed >> 3);
+        else if (it % 3 == 1) n = (long)((seed >> 4) % (unsigned)len);
+        else c[at] = (unsigned char)punct[(seed >> 5) % 19];
+        s_write(bad, c, (size_t)n);
+        free(c);
+        cn_modelfile *mf = NULL;
+        err[0] = 0;
+        if (cn_modelfile_open(&mf, bad, err, sizeof err) == 0) opened++;
+        else if (err[0]) refused++;
+        else unnamed++;
+        cn_modelfile_close(&mf);
+    }
+    free(buf);
+    char detail[256];
+    snprintf(detail, sizeof detail, "%d opened, %d refused with a message, %d refused silently",
+             opened, refused, unnamed);
+    cn_check_true(&s_c, "600 damaged files: no crash, every refusal has a message", unnamed == 0,
+                  detail);
+}
+
 /* Hyper-parameter accessors: values, and messages for missing or mistyped keys. */
 static void s_check_hp(void)
 {
@@ -347,6 +388,7 @@ int main(void)
     s_check_metadata();
     s_check_shape_mismatch();
     s_check_truncated();
+    s_check_mutations();
     s_check_hp();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmp);
