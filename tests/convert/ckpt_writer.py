@@ -43,12 +43,13 @@ def _rebuild_tensor_v2(*args):
 _global("torch._utils", "_rebuild_tensor_v2", _rebuild_tensor_v2)
 for _n in ELSIZE:
     _global("torch", _n + "Storage", type(_n + "Storage", (), {}))
+    _global("torch.cuda", _n + "Storage", type(_n + "Storage", (), {}))
 Hyperparams = _global("jukebox.hparams", "Hyperparams", type("Hyperparams", (dict,), {}))
 
 
 class Storage:
-    def __init__(self, key, dtype, data):
-        self.key, self.dtype, self.data = str(key), dtype, bytes(data)
+    def __init__(self, key, dtype, data, cuda=False):
+        self.key, self.dtype, self.data, self.cuda = str(key), dtype, bytes(data), cuda
         self.numel = len(self.data) // ELSIZE[dtype]
 
 
@@ -84,8 +85,9 @@ class _Pickler(pickle.Pickler):
         if not isinstance(obj, Storage):
             return None
         self.seen.setdefault(obj.key, obj)
-        stype = getattr(sys.modules["torch"], obj.dtype + "Storage")
-        pid = ("storage", stype, obj.key, "cpu", obj.numel)
+        module = "torch.cuda" if obj.cuda and self.legacy else "torch"
+        stype = getattr(sys.modules[module], obj.dtype + "Storage")
+        pid = ("storage", stype, obj.key, "cuda:0" if obj.cuda else "cpu", obj.numel)
         return pid + (None,) if self.legacy else pid
 
 

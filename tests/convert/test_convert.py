@@ -237,6 +237,20 @@ class Fp16AndLayout(Base):
         names = sorted(cw.read_safetensors(o)[0])
         self.assertEqual(names, sorted([W, W[:-1] + "b", "prior.x_emb.weight"]))
 
+    def test_cuda_storages(self):
+        """Checkpoints saved from a GPU name torch.cuda.FloatStorage / HalfStorage."""
+        sd = cw.collections.OrderedDict()
+        sd["prior.a"] = cw.Tensor(cw.Storage("0", "Float", struct.pack("<2f", 1, 2), cuda=True),
+                                  (2,))
+        sd[W] = cw.Tensor(cw.Storage("1", "Half", struct.pack("<2e", 3, 4), cuda=True), (1, 2))
+        p, o = self.path("t.pth.tar"), self.path("t.safetensors")
+        cw.write_legacy(p, {"hps": {}, "model": sd})
+        self.convert_ok(p, "--out", o)
+        f = cw.read_safetensors(o)
+        self.assertEqual(struct.unpack("<2f", cw.tensor_bytes(f, "prior.a")[2]), (1, 2))
+        self.assertEqual(cw.tensor_bytes(f, W)[0], "F16")
+        self.assertEqual(struct.unpack("<2e", cw.tensor_bytes(f, W)[2]), (3, 4))
+
     def test_unknown_globals_in_hps_skipped(self):
         hps = cw.Hyperparams(fp16_params=False, levels=3, name="x")
         p, o = self.path("t.pth.tar"), self.path("t.safetensors")
