@@ -307,6 +307,28 @@ class Fp16AndLayout(Base):
                              self.path("o2")], "checkpoint has prior.x_emb.weight, which the "
                             "released tiny does not")
 
+    def test_released_vqvae_layout(self):
+        """A checkpoint shaped like the released 5b/vqvae.pth.tar (GPU storages, `module.`
+        keys, zeros) converts with the real preset, hparams and all."""
+        pre = load(os.path.join(SRC, "presets", "vqvae.json"))
+        sd = cw.collections.OrderedDict()
+        for i, (key, shape, _) in enumerate(pre["layout"]):
+            n = 1
+            for d in shape:
+                n *= d
+            sd["module." + key] = cw.Tensor(cw.Storage(str(i), "Float", bytes(4 * n), cuda=True),
+                                            shape)
+        dl = self.path("dl")
+        os.makedirs(os.path.join(dl, "5b"))
+        cw.write_legacy(os.path.join(dl, "5b", "vqvae.pth.tar"), {"model": sd, "step": 1})
+        self.convert_ok("--preset", "vqvae", dl, "--out-dir", self.path("o"))
+        f = cw.read_safetensors(os.path.join(self.path("o"), "vqvae.safetensors"))
+        self.assertEqual(len(f[0]), len(pre["layout"]))
+        self.assertEqual(len(f[2]), 7515916)
+        hp = json.loads(f[1]["continuo.hparams"])
+        self.assertEqual((hp["levels"], hp["l_bins"], hp["emb_width"]), (3, 2048, 64))
+        self.assertEqual(f[1]["continuo.model"], "vqvae")
+
     def test_released_presets_name_the_downloads(self):
         err = self.assert_refused(["--preset", "5b_lyrics", self.path("empty"), "--out-dir",
                                    self.path("o")],
