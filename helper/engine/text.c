@@ -66,8 +66,8 @@ int cn_text_clean(const char *utf8, int v3, char **out, cn_text_report *rep, cha
     cn_text_report r = { 0, 0 };
     const unsigned char *s = (const unsigned char *)(utf8 ? utf8 : "");
     size_t len = strlen((const char *)s), n = 0;
-    /* The longest transliteration of one code point is 6 bytes ("Shang ", " 1/4 "); one
-     * byte of input never gives more than 6 bytes out. */
+    /* No code point gives more than 3 bytes out per byte of its UTF-8 form (" 1/4 " from 2
+     * bytes, a Hangul syllable of up to 7 from 3, "Shang " from 3), so 6 per byte is safe. */
     char *buf = malloc(len * 6 + 1);
     if (!buf) {
         snprintf(err, errlen, "out of memory cleaning %zu bytes of lyrics", len);
