@@ -208,10 +208,14 @@ static void s_head_tiled(const s_head *a, float *sc)
         if (first == r1) continue;
         int64_t lo = s_key_set(d, d->q_pos0 + first).lo, hi = s_key_set(d, d->q_pos0 + r1 - 1).hi;
         int64_t nk = hi - lo + 1, tq = r1 - first;
-        /* sc (tq, nk) = Q (tq, hd) . K[lo..hi] (nk, hd)^T * scale */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tq, (int)nk, hd, a->scale,
-                    a->q + first * d->q_row_stride, d->q_row_stride, a->k + lo * a->S,
-                    (int)a->S, 0.0f, sc, (int)nk);
+        /* sc (tq, nk) = Q (tq, hd) . K[lo..hi] (nk, hd)^T * scale; one query: a gemv */
+        if (tq == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nk, hd, a->scale, a->k + lo * a->S,
+                        (int)a->S, a->q + first * d->q_row_stride, 1, 0.0f, sc, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tq, (int)nk, hd, a->scale,
+                        a->q + first * d->q_row_stride, d->q_row_stride, a->k + lo * a->S,
+                        (int)a->S, 0.0f, sc, (int)nk);
         for (int64_t r = first; r < r1; r++) {
             s_keys ks = s_key_set(d, d->q_pos0 + r);
             float *row = sc + (r - first) * nk;
@@ -223,9 +227,13 @@ static void s_head_tiled(const s_head *a, float *sc)
                                  (size_t)(a1 - a0) * sizeof(float));
         }
         /* out (tq, hd) = sc (tq, nk) . V[lo..hi] (nk, hd) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tq, hd, (int)nk, 1.0f, sc,
-                    (int)nk, a->v + lo * a->S, (int)a->S, 0.0f, a->out + first * a->S,
-                    (int)a->S);
+        if (tq == 1)
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)nk, hd, 1.0f, a->v + lo * a->S,
+                        (int)a->S, sc, 1, 0.0f, a->out + first * a->S, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tq, hd, (int)nk, 1.0f,
+                        sc, (int)nk, a->v + lo * a->S, (int)a->S, 0.0f, a->out + first * a->S,
+                        (int)a->S);
     }
 }
 

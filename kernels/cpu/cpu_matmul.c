@@ -90,6 +90,15 @@ int cn_cpu_matmul(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_ten
     const float *xd = x->data;
     if (K == 0) {
         for (int64_t i = 0; i < M * N; i++) yd[i] = beta == 0.0f ? 0.0f : beta * yd[i];
+    } else if (w->type == CN_F32 && M == 1) {
+        /* one row (single-step decode): gemv streams W once, several times faster than a
+         * 1-row gemm in OpenBLAS 0.3 */
+        if (layout == CN_W_IN_OUT)      /* y (N) = W (K, N)^T x (K) */
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, 1.0f, w->data, (int)N, xd, 1,
+                        beta, yd, 1);
+        else                            /* y (N) = W (N, K) x (K) */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, 1.0f, w->data, (int)K, xd, 1,
+                        beta, yd, 1);
     } else if (w->type == CN_F32) {
         if (layout == CN_W_IN_OUT)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f,
