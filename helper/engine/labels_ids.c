@@ -236,14 +236,40 @@ static int s_edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* Longest run of at least 3 letters of A that is also in B (a shared word or stem). */
+static int s_shared_run(const char *a, const char *b)
+{
+    int best = 0;
+    for (const char *p = a; *p; p++) {
+        int left = (int)strlen(p);
+        for (int n = 3; n <= left && n < 64; n++) {
+            char part[64];
+            memcpy(part, p, (size_t)n);
+            part[n] = 0;
+            if (!strstr(b, part)) break;
+            if (n > best) best = n;
+        }
+    }
+    return best;
+}
+
+/* Smaller is nearer: edit distance, halved when the name contains what was typed, and
+ * lowered by the length of the longest shared run of letters. */
+static int s_score(const char *key, const char *name)
+{
+    int d = s_edit_distance(key, name);
+    if (key[0] && strstr(name, key)) return d / 2;
+    int run = s_shared_run(key, name);
+    return run >= 3 ? d - run / 2 : d;
+}
+
 /* Appends "; near matches: 'a', 'b', ..." (up to 5, closest first) to MSG. */
 static void s_near(const s_table *t, const char *key, char *msg, size_t len)
 {
     int best[5], dist[5], nb = 0;
     for (int i = 0; i < t->n; i++) {
         if (!t->names[i][0]) continue;
-        int d = s_edit_distance(key, t->names[i]);
-        if (strstr(t->names[i], key) && key[0]) d = d / 2;   /* contains what was typed */
+        int d = s_score(key, t->names[i]);
         int dup = 0;
         for (int k = 0; k < nb; k++) dup |= strcmp(t->names[best[k]], t->names[i]) == 0;
         if (dup) continue;
