@@ -153,9 +153,9 @@ static int s_run_stack(s_run *r, const cn_vq_stack *s)
     return 0;
 }
 
-/* Allocates the three activation buffers after checking the backend has room for them and
- * EXTRA more bytes. */
-static int s_alloc(s_run *r, int64_t max_ct, size_t extra, const char *what)
+/* Whether the backend has room for the three activation buffers and EXTRA more bytes;
+ * checked before touching the input, so an oversized request is refused at once. */
+static int s_fits(s_run *r, int64_t max_ct, size_t extra, const char *what)
 {
     cn_backend *be = r->v->be;
     double need = 3.0 * r->N * (double)max_ct * sizeof(float) + (double)extra;
@@ -167,6 +167,12 @@ static int s_alloc(s_run *r, int64_t max_ct, size_t extra, const char *what)
                  what, r->N, need / 1073741824.0, be->ops->name, fr / 1073741824.0);
         return CN_ENOMEM;
     }
+    return 0;
+}
+
+static int s_alloc(s_run *r, int64_t max_ct, const char *what)
+{
+    cn_backend *be = r->v->be;
     size_t bytes = (size_t)r->N * (size_t)max_ct * sizeof(float);
     for (int i = 0; i < 3; i++) {
         r->buf[i] = be->ops->alloc(be, bytes);
@@ -201,8 +207,7 @@ static int s_check_common(const cn_vqvae *v, int n_items, int level, char *err, 
     return 0;
 }
 
-static int s_check_audio(const cn_vqvae *v, const float *audio, int n_items, int64_t T,
-                         int level, char *err, size_t errlen)
+static int s_check_len(const cn_vqvae *v, int64_t T, int level, char *err, size_t errlen)
 {
     int64_t hop = v->hop[level];
     if (T <= 0 || T % hop != 0) {
@@ -216,6 +221,11 @@ static int s_check_audio(const cn_vqvae *v, const float *audio, int n_items, int
                  "one call takes", (long long)T, (long long)S_MAX_T);
         return CN_EINVAL;
     }
+    return 0;
+}
+
+static int s_check_finite(const float *audio, int n_items, int64_t T, char *err, size_t errlen)
+{
     for (int64_t i = 0; i < (int64_t)n_items * T; i++) {
         if (!isfinite(audio[i])) {
             snprintf(err, errlen, "vqvae: audio item %lld sample %lld is %g; samples must be "
@@ -237,7 +247,10 @@ static int s_encode(s_run *r, const float *audio, int64_t T, int level, int32_t 
     int st = s_plan(v, &v->enc[level], 1, T, &C, &TL, &max_ct, r->err, r->errlen);
     if (st) return st;
     size_t n_ids = (size_t)r->N * (size_t)TL;
-    if ((st = s_alloc(r, max_ct, n_ids * sizeof(int32_t), "encoding"))) return st;
+    if ((st = s_fits(r, max_ct, n_ids * sizeof(int32_t), "encoding")) ||
+        (st = s_check_finite(audio, r->N, T, r->err, r->errlen)) ||
+        (st = s_alloc(r, max_ct, "encoding")))
+        return st;
     int32_t *ids = be->ops->alloc(be, n_ids * sizeof(int32_t));
     if (!ids) return s_op_fail(r, CN_ENOMEM, "alloc", "codes");
     r->cur = 0, r->C = 1, r->T = T;
@@ -267,7 +280,7 @@ int cn_vqvae_encode_latent(cn_vqvae *v, const float *audio, int n_items, int64_t
                            int32_t *codes, float *latent, char *err, size_t errlen)
 {
     int st = s_check_common(v, n_items, level, err, errlen);
-    if (st || (st = s_check_audio(v, audio, n_items, T, level, err, errlen))) return st;
+    if (st || (st = s_check_len(v, T, level, err, errlen))) return st;
     s_run r = { .v = v, .N = n_items, .err = err, .errlen = errlen };
     st = s_encode(&r, audio, T, level, codes, latent);
     s_free(&r);
@@ -280,14 +293,20 @@ int cn_vqvae_encode(cn_vqvae *v, const float *audio, int n_items, int64_t T, int
     return cn_vqvae_encode_latent(v, audio, n_items, T, level, codes, NULL, err, errlen);
 }
 
-static int s_check_codes(const cn_vqvae *v, const int32_t *codes, int n_items, int64_t n_codes,
-                         int level, char *err, size_t errlen)
+static int s_check_n_codes(const cn_vqvae *v, int64_t n_codes, int level, char *err,
+                           size_t errlen)
 {
     if (n_codes <= 0 || n_codes > S_MAX_T / v->hop[level]) {
         snprintf(err, errlen, "vqvae: %lld codes cannot be decoded at level %d: give 1..%lld",
                  (long long)n_codes, level, (long long)(S_MAX_T / v->hop[level]));
         return CN_EINVAL;
     }
+    return 0;
+}
+
+static int s_check_codes(const cn_vqvae *v, const int32_t *codes, int n_items, int64_t n_codes,
+                         int level, char *err, size_t errlen)
+{
     for (int64_t i = 0; i < (int64_t)n_items * n_codes; i++) {
         if (codes[i] < 0 || codes[i] >= v->bins) {
             snprintf(err, errlen, "vqvae: code %d at item %lld position %lld is outside "
@@ -308,7 +327,10 @@ static int s_decode(s_run *r, const int32_t *codes, int64_t n_codes, int level, 
                     r->errlen);
     if (st) return st;
     size_t n_ids = (size_t)r->N * (size_t)n_codes;
-    if ((st = s_alloc(r, max_ct, n_ids * sizeof(int32_t), "decoding"))) return st;
+    if ((st = s_fits(r, max_ct, n_ids * sizeof(int32_t), "decoding")) ||
+        (st = s_check_codes(v, codes, r->N, n_codes, level, r->err, r->errlen)) ||
+        (st = s_alloc(r, max_ct, "decoding")))
+        return st;
     int32_t *ids = be->ops->alloc(be, n_ids * sizeof(int32_t));
     if (!ids) return s_op_fail(r, CN_ENOMEM, "alloc", "codes");
     r->cur = 0, r->C = v->emb_width, r->T = n_codes;
@@ -335,7 +357,7 @@ int cn_vqvae_decode(cn_vqvae *v, const int32_t *codes, int n_items, int64_t n_co
                     float *audio, char *err, size_t errlen)
 {
     int st = s_check_common(v, n_items, level, err, errlen);
-    if (st || (st = s_check_codes(v, codes, n_items, n_codes, level, err, errlen))) return st;
+    if (st || (st = s_check_n_codes(v, n_codes, level, err, errlen))) return st;
     s_run r = { .v = v, .N = n_items, .err = err, .errlen = errlen };
     st = s_decode(&r, codes, n_codes, level, audio);
     s_free(&r);

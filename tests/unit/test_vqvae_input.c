@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -91,6 +92,24 @@ static void s_bad_decode(cn_vqvae *v)
     free(audio);
 }
 
+/* Audio far past memory (2^33 samples, a 32 GiB buffer that is never touched) is refused
+ * before anything is read or allocated, naming the memory it would need. */
+static void s_too_long(cn_vqvae *v)
+{
+    int64_t T = (int64_t)1 << 33;
+    size_t bytes = (size_t)T * sizeof(float);
+    float *audio = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                        -1, 0);
+    if (!cn_check_true(&s_c, "reserve 32 GiB of untouched address space", audio != MAP_FAILED,
+                       audio != MAP_FAILED ? "" : "mmap refused"))
+        return;
+    int32_t codes[1];
+    char err[512] = "";
+    int st = cn_vqvae_encode(v, audio, 1, T, 0, codes, err, sizeof err);
+    s_refused("encode: audio longer than memory allows", st, err, "GiB free");
+    munmap(audio, bytes);
+}
+
 /* Two items encoded and decoded together equal each item alone. */
 static void s_batch(cn_vqvae *v)
 {
@@ -124,6 +143,7 @@ int main(void)
         s_bad_encode(v);
         s_bad_decode(v);
         s_batch(v);
+        s_too_long(v);
     }
     cn_vqvae_close(&v);
     cn_modelfile_close(&mf);
