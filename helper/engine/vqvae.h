@@ -8,7 +8,7 @@
  *
  * Memory: a call works on the whole audio at once (as the reference does), so its scratch is
  * proportional to N x T: three activation buffers of N x max_layer(channels x length) floats
- * (released VQ-VAE, level 0 decode: 3 x 64 x T x 4 bytes per item, ~770 MB per item for
+ * (released VQ-VAE, level 0 decode: 3 x 64 x T x 4 bytes per item, ~0.8 GB per item for
  * 24 s) plus what the backend's conv1d needs. Before allocating, a call refuses work whose
  * scratch exceeds the backend's free memory (mem_info), naming both figures. Call with
  * fewer items or shorter audio to go further.
