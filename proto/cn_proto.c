@@ -273,8 +273,7 @@ void cn_proto_msg_free(cn_msg *m)
     m->n_blobs = 0;
 }
 
-int cn_proto_send(void *sock, const void *identity, size_t identity_len, cn_env *env,
-                  const cn_blob *blobs, int n_blobs)
+int cn_proto_pack_header(cn_env *env, const cn_blob *blobs, int n_blobs, zmq_msg_t *out)
 {
     if (n_blobs < 0 || n_blobs > CN_PROTO_MAX_BLOBS) { errno = EINVAL; return -1; }
     Continuo__Blob bv[CN_PROTO_MAX_BLOBS];
@@ -289,11 +288,18 @@ int cn_proto_send(void *sock, const void *identity, size_t identity_len, cn_env 
     env->n_blobs = (size_t)n_blobs;
     env->blobs = n_blobs ? bp : NULL;
     size_t len = continuo__envelope__get_packed_size(env);
-    zmq_msg_t hdr;
-    if (zmq_msg_init_size(&hdr, len ? len : 1) != 0) return -1;
-    continuo__envelope__pack(env, zmq_msg_data(&hdr));
+    int rc = zmq_msg_init_size(out, len);
+    if (rc == 0) continuo__envelope__pack(env, zmq_msg_data(out));
     env->n_blobs = 0;
     env->blobs = NULL;
+    return rc;
+}
+
+int cn_proto_send(void *sock, const void *identity, size_t identity_len, cn_env *env,
+                  const cn_blob *blobs, int n_blobs)
+{
+    zmq_msg_t hdr;
+    if (cn_proto_pack_header(env, blobs, n_blobs, &hdr)) return -1;
     if (identity && zmq_send(sock, identity, identity_len, ZMQ_SNDMORE) < 0) {
         zmq_msg_close(&hdr);
         return -1;

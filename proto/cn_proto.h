@@ -59,6 +59,10 @@ void cn_proto_msg_free(cn_msg *m);
 int cn_proto_send(void *sock, const void *identity, size_t identity_len, cn_env *env,
                   const cn_blob *blobs, int n_blobs);
 
+/* Packs env (version and blob descriptors filled here) into a new zmq message (the header
+ * frame of a later send). Returns 0, or -1 when out of memory. */
+int cn_proto_pack_header(cn_env *env, const cn_blob *blobs, int n_blobs, zmq_msg_t *out);
+
 /* Name of a body case ("generate", "window"...), for logs and errors. */
 const char *cn_proto_body_name(int body_case);
 
