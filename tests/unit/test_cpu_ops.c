@@ -76,9 +76,10 @@ static void s_naive_matmul(float *y, const float *x, const float *w, cn_wlayout 
         }
 }
 
-static void test_matmul(void)
+/* M rows: 1 and 7 take the per-row gemv path, 19 the sgemm path */
+static void test_matmul(int M)
 {
-    const int M = 7, K = 13, N = 11;
+    const int K = 13, N = 11;
     float *x = s_vec(M * K), *w = s_vec(K * N), *b = s_vec(N), *y0 = s_vec(M * N);
     float *y = malloc(sizeof(float) * M * N), *ref = malloc(sizeof(float) * M * N);
     for (int l = 0; l < 2; l++)
@@ -92,7 +93,7 @@ static void test_matmul(void)
                                          (float)beta);
                 s_naive_matmul(ref, x, w, (cn_wlayout)l, bias ? b : NULL, (float)beta, M, K, N);
                 char what[96];
-                snprintf(what, sizeof what, "matmul %s beta %d %s (rc %d)",
+                snprintf(what, sizeof what, "matmul M %d %s beta %d %s (rc %d)", M,
                          l == 0 ? "in_out" : "out_in", beta, bias ? "bias" : "no bias", rc);
                 cn_check_close(&C, what, y, ref, M * N, 1e-5);
             }
@@ -527,7 +528,9 @@ int main(void)
         printf("FAIL cpu backend: %s\n", err);
         return 1;
     }
-    test_matmul();
+    test_matmul(1);
+    test_matmul(7);
+    test_matmul(19);
     test_layernorm_elementwise();
     test_conv();
     int types[] = { 0, 1, 2, 3, 6, 7 };
