@@ -139,8 +139,13 @@ int cn_cpu_sample(cn_backend *be, cn_tensor *ids, cn_tensor *logits, const cn_sa
     if (cn_tensor_nelem(ids) != N)
         return cn_cpu_fail(be, CN_EINVAL, "sample: ids %s must hold one id per row of logits %s",
                            cn_cpu_shape(ids, si, sizeof si), cn_cpu_shape(logits, sl, sizeof sl));
-    if ((rc = cn_cpu_filter_logits(be, logits, logits, s))) return rc;
     const float *ld = logits->data;
+    for (int64_t i = 0; i < N * V; i++)
+        if (isnan(ld[i]) || ld[i] == INFINITY)
+            return cn_cpu_fail(be, CN_EINVAL, "sample: logit %lld of row %lld is %g; the model "
+                               "produced a non-finite value", (long long)(i % V),
+                               (long long)(i / V), (double)ld[i]);
+    if ((rc = cn_cpu_filter_logits(be, logits, logits, s))) return rc;
     int32_t *out = ids->data;
     for (int64_t n = 0; n < N; n++)
         out[n] = s_draw(ld + n * V, V, cn_uniform(s->seed, s->stream + (uint64_t)n, s->step));

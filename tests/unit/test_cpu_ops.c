@@ -517,6 +517,9 @@ static void test_filter_sample(void)
         for (int j = 1; j < W; j++) if (lg[n * W + j] > lg[n * W + want[n]]) want[n] = j;
     }
     cn_check_equal_i32(&C, "sample with top_k 1 is argmax", b, want, R);
+    memcpy(scratch, lg, sizeof(float) * R * W);
+    scratch[3 * W + 7] = NAN;
+    s_expect_einval("sample rejects a NaN logit", BE->ops->sample(BE, &tb, &tl, &sd), "sample");
     free(lg), free(scratch);
 }
 
