@@ -146,6 +146,18 @@ typedef struct cn_backend_ops {
     /* ids (N) CN_I32 = a draw per row from softmax(filtered(logits / temperature)).
      * logits is scratch: it may be overwritten. */
     int (*sample)(cn_backend *be, cn_tensor *ids, cn_tensor *logits, const cn_sample_desc *s);
+
+    /* Optional (NULL where a backend has none; the CPU has none): record a sequence of ops once
+     * and replay it (CUDA: a CUDA graph). Between graph_begin and graph_end ops are recorded,
+     * not run; only compute ops and copy may be called (alloc, release, upload, download, sync
+     * fail). graph_launch runs the recording with every position argument advanced by
+     * pos_advance: kv_store pos0, attention q_pos0 and k_len (k_len not for CN_ATTN_CROSS), and
+     * the sample step. Pointers, shapes and all other arguments are those of the recording;
+     * data in backend memory (ids, activations, caches) is read afresh at every launch. One
+     * recording per backend; graph_begin drops the previous one. */
+    int (*graph_begin)(cn_backend *be);
+    int (*graph_end)(cn_backend *be);
+    int (*graph_launch)(cn_backend *be, int64_t pos_advance);
 } cn_backend_ops;
 
 struct cn_backend {

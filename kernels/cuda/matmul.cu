@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT
+ * Matmul: for M <= gemv_max_m (decode steps: one row per item) split-K kernels that read each
+ * weight once at memory bandwidth with fp32 x and fp32 accumulation; for larger M cuBLAS
+ * GemmEx with x cast to the weight dtype (f32 weights: plain fp32 GEMM, no TF32). Never syncs.
+ */
+#include "matmul.cuh"
+
+#define S_GEMV_THREADS 128
+#define S_GEMV_SMEM (32 * 1024)
+
+template <typename T, int VEC>
+struct alignas(sizeof(T) * VEC) s_vec {
+    T v[VEC];
+};
+
+/* x (M, K) rows [k0, k1) into xs[MM][KC], zero rows m >= M and columns past k1 */
+template <int MM>
+__device__ __forceinline__ void s_load_x(float *xs, const float *x, int M, int K, int k0, int kc)
+{
+    for (int i = threadIdx.x; i < MM * kc; i += blockDim.x) {
+        int m = i / kc, k = i - m * kc;
+        xs[i] = (m < M && k0 + k < K) ? x[(int64_t)m * K + k0 + k] : 0.f;
+    }
+    __syncthreads();
+}
+
+/* W (K, N): thread owns VEC adjacent columns; grid (column blocks, K splits) */
+template <typename T, int MM, int VEC>
+__global__ void __launch_bounds__(S_GEMV_THREADS)
+s_gemv_in_out(float *part, const float *x, const T *w, int M, int K, int N, int kc)
+{
+    extern __shared__ float xs[];
+    int k0 = blockIdx.y * kc;
+    int n0 = (blockIdx.x * S_GEMV_THREADS + threadIdx.x) * VEC;
+    s_load_x<MM>(xs, x, M, K, k0, kc);
+    int kn = min(kc, K - k0);
+    if (n0 >= N) return;
+    float acc[MM][VEC];
+#pragma unroll
+    for (int m = 0; m < MM; m++)
+#pragma unroll
+        for (int v = 0; v < VEC; v++) acc[m][v] = 0.f;
+    const T *wp = w + (int64_t)k0 * N + n0;
+    int k = 0;
+    for (; k + 4 <= kn; k += 4) {
+        s_vec<T, VEC> r[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) r[u] = *(const s_vec<T, VEC> *)(wp + (int64_t)(k + u) * N);
+#pragma unroll
+        for (int u = 0; u < 4; u++)
+#pragma unroll
+            for (int m = 0; m < MM; m++) {
+                float xv = xs[m * kc + k + u];
+#pragma unroll
+                for (int v = 0; v < VEC; v++) acc[m][v] += xv * cn_ld(r[u].v, v);
+            }
+    }
+    for (; k < kn; k++) {
+        s_vec<T, VEC> r = *(const s_vec<T, VEC> *)(wp + (int64_t)k * N);
+#pragma unroll
+        for (int m = 0; m < MM; m++) {
+            float xv = xs[m * kc + k];
+#pragma unroll
+            for (int v = 0; v < VEC; v++) acc[m][v] += xv * cn_ld(r.v, v);
+        }
+    }
+    float *pp = part + (int64_t)blockIdx.y * M * N + n0;
+#pragma unroll
+    for (int m = 0; m < MM; m++)
+        if (m < M)
+#pragma unroll
+            for (int v = 0; v < VEC; v++) pp[(int64_t)m * N + v] = acc[m][v];
+}
+
+/* W (N, K): each warp owns S_ROWS rows, lanes stride over K by VEC; grid (row blocks, splits) */
+#define S_ROWS 4
+template <typename T, int MM, int VEC>
+__global__ void __launch_bounds__(S_GEMV_THREADS)
+s_gemv_out_in(float *part, const float *x, const T *w, int M, int K, int N, int kc)
+{
+    extern __shared__ float xs[];
+    int k0 = blockIdx.y * kc;
+    s_load_x<MM>(xs, x, M, K, k0, kc);
+    int kn = min(kc, K - k0);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int r0 = (blockIdx.x * (S_GEMV_THREADS / 32) + warp) * S_ROWS;
+    if (r0 >= N) return;
+    float acc[S_ROWS][MM];
+#pragma unroll
+    for (int r = 0; r < S_ROWS; r++)
+#pragma unroll
+        for (int m = 0; m < MM; m++) acc[r][m] = 0.f;
+    for (int k = lane * VEC; k < kn; k += 32 * VEC) {
+        s_vec<T, VEC> wr[S_ROWS];
+#pragma unroll
+        for (int r = 0; r < S_ROWS; r++) {
+            int n = min(r0 + r, N - 1);
+            wr[r] = *(const s_vec<T, VEC> *)(w + (int64_t)n * K + k0 + k);
+        }
+#pragma unroll
+        for (int m = 0; m < MM; m++) {
+            float xv[VEC];
+#pragma unroll
+            for (int v = 0; v < VEC; v++) xv[v] = xs[m * kc + k + v];
+#pragma unroll
+            for (int r = 0; r < S_ROWS; r++)
+#pragma unroll
+                for (int v = 0; v < VEC; v++) acc[r][m] += xv[v] * cn_ld(wr[r].v, v);
+        }
+    }
+    float *pp = part + (int64_t)blockIdx.y * M * N;
+#pragma unroll
+    for (int r = 0; r < S_ROWS; r++)
+#pragma unroll
+        for (int m = 0; m < MM; m++) {
+            float s = cn_warp_sum(acc[r][m]);
+            if (lane == 0 && m < M && r0 + r < N) pp[(int64_t)m * N + r0 + r] = s;
+        }
+}
+
+/* y = beta*y + sum of split partials + b */
+template <typename TB>
+__global__ void s_gemv_reduce(float *y, const float *part, const TB *b, float beta, int M, int N,
+                              int splits)
+{
+    int64_t total = (int64_t)M * N;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float s = 0.f;
+        for (int p = 0; p < splits; p++) s += part[(int64_t)p * total + i];
+        if (b) s += cn_ld(b, i % N);
+        y[i] = beta != 0.f ? beta * y[i] + s : s;
+    }
+}
+
+typedef struct s_mm {
+    int M, K, N;
+    cn_wlayout layout;
+} s_mm;
+
+template <typename T, int MM, int VEC>
+static void s_launch_gemv(cn_cuda *cx, float *part, const float *x, const T *w, const s_mm *p,
+                          int splits, int kc)
+{
+    size_t smem = (size_t)MM * kc * sizeof(float);
+    if (p->layout == CN_W_IN_OUT) {
+        dim3 grid((unsigned)CN_CEIL_DIV(p->N, S_GEMV_THREADS * VEC), (unsigned)splits);
+        s_gemv_in_out<T, MM, VEC><<<grid, S_GEMV_THREADS, smem, cx->stream>>>(
+            part, x, w, p->M, p->K, p->N, kc);
+    } else {
+        dim3 grid((unsigned)CN_CEIL_DIV(p->N, (S_GEMV_THREADS / 32) * S_ROWS), (unsigned)splits);
+        s_gemv_out_in<T, MM, VEC><<<grid, S_GEMV_THREADS, smem, cx->stream>>>(
+            part, x, w, p->M, p->K, p->N, kc);
+    }
+}
+
+template <typename T, int VEC>
+static void s_gemv_mm(cn_cuda *cx, float *part, const float *x, const T *w, const s_mm *p,
+                      int splits, int kc)
+{
+    if (p->M <= 1) s_launch_gemv<T, 1, VEC>(cx, part, x, w, p, splits, kc);
+    else if (p->M <= 2) s_launch_gemv<T, 2, VEC>(cx, part, x, w, p, splits, kc);
+    else if (p->M <= 4) s_launch_gemv<T, 4, VEC>(cx, part, x, w, p, splits, kc);
+    else if (p->M <= 8) s_launch_gemv<T, 8, VEC>(cx, part, x, w, p, splits, kc);
+    else s_launch_gemv<T, 16, VEC>(cx, part, x, w, p, splits, kc);
+}
+
+static int s_mm_round(int M) { return M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16; }
+
+template <typename T>
+static int s_gemv(cn_cuda *cx, cn_tensor *y, const float *x, const T *w, const s_mm *p,
+                  const cn_tensor *b, float beta)
+{
+    const int vec_full = 16 / (int)sizeof(T);   /* 16-byte weight loads */
+    int aligned = ((uintptr_t)w % 16) == 0;
+    int vec;
+    int64_t per_block_cols;
+    if (p->layout == CN_W_IN_OUT) {
+        vec = (aligned && p->N % 4 == 0) ? 4 : 1;
+        per_block_cols = (int64_t)S_GEMV_THREADS * vec;
+    } else {
+        vec = (aligned && p->K % vec_full == 0) ? vec_full : 1;
+        per_block_cols = (S_GEMV_THREADS / 32) * S_ROWS;
+    }
+    int col_blocks = (int)CN_CEIL_DIV(p->N, per_block_cols);
+    int mm = s_mm_round(p->M);
+    int kc_max = (S_GEMV_SMEM / (mm * 4)) / 256 * 256;
+    int target = 4 * cx->sm_count;
+    int splits = (int)CN_CEIL_DIV(target, col_blocks);
+    /* partial sums (splits * M * N floats) stay under ~10% of the weight bytes */
+    int max_splits = (int)((int64_t)p->K * (int64_t)sizeof(T) / (40 * (int64_t)p->M));
+    if (splits > max_splits) splits = max_splits > 1 ? max_splits : 1;
+    int kc = (int)CN_CEIL_DIV(p->K, splits);
+    int gran = p->layout == CN_W_OUT_IN ? 256 : 16;   /* whole warp strides for out_in */
+    kc = (int)CN_CEIL_DIV(kc, gran) * gran;
+    if (kc > kc_max) kc = kc_max;
+    splits = (int)CN_CEIL_DIV(p->K, kc);
+    float *out = (float *)y->data;
+    float *part = (float *)cn_cuda_scratch(cx, (size_t)splits * p->M * p->N * sizeof(float));
+    if (part == NULL) return CN_ENOMEM;
+    if (vec == 1) s_gemv_mm<T, 1>(cx, part, x, w, p, splits, kc);
+    else if (vec == 4) s_gemv_mm<T, 4>(cx, part, x, w, p, splits, kc);
+    else s_gemv_mm<T, 8>(cx, part, x, w, p, splits, kc);
+    CUDA_CHECK_LAUNCH("s_gemv");
+    int64_t total = (int64_t)p->M * p->N;
+    int blocks = (int)(CN_CEIL_DIV(total, 256) > 4096 ? 4096 : CN_CEIL_DIV(total, 256));
+    if (b == NULL)
+        s_gemv_reduce<float><<<blocks, 256, 0, cx->stream>>>(out, part, NULL, beta, p->M, p->N,
+                                                             splits);
+    else
+        CN_WDISPATCH(b->type, TB, s_gemv_reduce<TB><<<blocks, 256, 0, cx->stream>>>(
+            out, part, (const TB *)b->data, beta, p->M, p->N, splits));
+    CUDA_CHECK_LAUNCH("s_gemv_reduce");
+    return CN_OK;
+}
+
+template <typename TB>
+__global__ void s_add_bias(float *y, const TB *b, int64_t M, int N)
+{
+    int64_t total = M * N;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] += cn_ld(b, i % N);
+}
+
+template <typename T>
+__global__ void s_cast_x(T *dst, const float *src, int64_t n);
+template <>
+__global__ void s_cast_x<__half>(__half *dst, const float *src, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        dst[i] = __float2half_rn(src[i]);
+}
+template <>
+__global__ void s_cast_x<__nv_bfloat16>(__nv_bfloat16 *dst, const float *src, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        dst[i] = __float2bfloat16_rn(src[i]);
+}
+
+static int s_cublas(cn_cuda *cx, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                    const s_mm *p, float beta)
+{
+    const void *xb = x->data;
+    cudaDataType_t ab = CUDA_R_32F;
+    int64_t n = (int64_t)p->M * p->K;
+    int blocks = (int)(CN_CEIL_DIV(n, 256) > 8192 ? 8192 : CN_CEIL_DIV(n, 256));
+    if (w->type != CN_F32) {
+        void *xs = cn_cuda_scratch(cx, (size_t)n * 2);
+        if (xs == NULL) return CN_ENOMEM;
+        if (w->type == CN_F16) {
+            s_cast_x<__half><<<blocks, 256, 0, cx->stream>>>((__half *)xs, (const float *)x->data, n);
+            ab = CUDA_R_16F;
+        } else {
+            s_cast_x<__nv_bfloat16><<<blocks, 256, 0, cx->stream>>>((__nv_bfloat16 *)xs,
+                                                                    (const float *)x->data, n);
+            ab = CUDA_R_16BF;
+        }
+        CUDA_CHECK_LAUNCH("s_cast_x");
+        xb = xs;
+    }
+    float alpha = 1.0f;
+    cublasOperation_t opa = p->layout == CN_W_IN_OUT ? CUBLAS_OP_N : CUBLAS_OP_T;
+    int lda = p->layout == CN_W_IN_OUT ? p->N : p->K;
+    CUBLAS_CHECK(cublasGemmEx(cx->cublas, opa, CUBLAS_OP_N, p->N, p->M, p->K, &alpha, w->data,
+                              ab, lda, xb, ab, p->K, &beta, y->data, CUDA_R_32F, p->N,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return CN_OK;
+}
+
+static int s_check(cn_cuda *cx, const cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                   cn_wlayout layout, const cn_tensor *b, s_mm *p)
+{
+    if (x->type != CN_F32 || y->type != CN_F32 || !cn_is_weight_type(w->type) ||
+        (b && !cn_is_weight_type(b->type)))
+        return cn_cuda_errf(cx, CN_EINVAL, "cuda: matmul: x %s and y %s must be f32, w %s and "
+                            "b %s f32/f16/bf16", cn_dtype_name(x->type), cn_dtype_name(y->type),
+                            cn_dtype_name(w->type), b ? cn_dtype_name(b->type) : "none");
+    if (w->nd != 2 || (layout != CN_W_IN_OUT && layout != CN_W_OUT_IN))
+        return cn_cuda_errf(cx, CN_EINVAL, "cuda: matmul: w must be 2-D (is %dd), layout %d",
+                            w->nd, (int)layout);
+    int64_t K = x->ne[x->nd - 1], M = cn_nelem(x) / (K ? K : 1);
+    int64_t wk = layout == CN_W_IN_OUT ? w->ne[0] : w->ne[1];
+    int64_t N = layout == CN_W_IN_OUT ? w->ne[1] : w->ne[0];
+    if (wk != K || cn_nelem(y) != M * N || (b && cn_nelem(b) != N))
+        return cn_cuda_errf(cx, CN_EINVAL, "cuda: matmul: x is (%lld, %lld), w (%lld, %lld) %s "
+                            "gives K %lld N %lld; y has %lld elements (want %lld), b %lld (want "
+                            "%lld)", (long long)M, (long long)K, (long long)w->ne[0],
+                            (long long)w->ne[1], layout == CN_W_IN_OUT ? "in_out" : "out_in",
+                            (long long)wk, (long long)N, (long long)cn_nelem(y),
+                            (long long)(M * N), b ? (long long)cn_nelem(b) : 0LL, (long long)N);
+    if (M > INT32_MAX || K > INT32_MAX || N > INT32_MAX)
+        return cn_cuda_errf(cx, CN_EUNSUP, "cuda: matmul: a dimension exceeds 2^31");
+    p->M = (int)M;
+    p->K = (int)K;
+    p->N = (int)N;
+    p->layout = layout;
+    return CN_OK;
+}
+
+int cn_cuda_matmul(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                   cn_wlayout layout, const cn_tensor *b, float beta)
+{
+    cn_cuda *cx = cn_cx(be);
+    CN_CUDA_ENTER(cx);
+    s_mm p;
+    int rc = s_check(cx, y, x, w, layout, b, &p);
+    if (rc) return rc;
+    if (p.M == 0 || p.N == 0) return CN_OK;
+    if (p.M <= cx->gemv_max_m && p.K > 0) {
+        CN_WDISPATCH(w->type, T, return s_gemv<T>(cx, y, (const float *)x->data,
+                                                  (const T *)w->data, &p, b, beta));
+    }
+    rc = s_cublas(cx, y, x, w, &p, beta);
+    if (rc || b == NULL) return rc;
+    int64_t total = (int64_t)p.M * p.N;
+    int blocks = (int)(CN_CEIL_DIV(total, 256) > 8192 ? 8192 : CN_CEIL_DIV(total, 256));
+    CN_WDISPATCH(b->type, TB, s_add_bias<TB><<<blocks, 256, 0, cx->stream>>>(
+        (float *)y->data, (const TB *)b->data, (int64_t)p.M, p.N));
+    CUDA_CHECK_LAUNCH("s_add_bias");
+    return CN_OK;
+}
