@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CN_CPU_CONV_COLS (1 << 22)   /* floats in one column tile (16 MiB) */
+#define CN_CPU_CONV_COLS (1 << 20)   /* floats in one column tile (4 MiB: stays in cache) */
 
 static int s_check_3d(cn_backend *be, const char *op, const char *role, const cn_tensor *t)
 {
@@ -41,6 +41,66 @@ static void s_fill_bias(float *y, const float *b, int64_t Cout, int64_t T)
 {
     for (int64_t co = 0; co < Cout; co++)
         for (int64_t t = 0; t < T; t++) y[co * T + t] = b ? b[co] : 0.0f;
+}
+
+/* One item's convolution geometry. */
+typedef struct s_geom {
+    int64_t Cin, T, Cout, Tout, K;
+    int stride, pad, dil;
+} s_geom;
+
+/* Stride 1: one gemm per tap over time tiles, no column copy (about 1.7x faster than im2col
+ * for the VQ-VAE's 64-channel dilated convs: 127 vs 75 GFLOP/s on 2 cores).
+ *   y (Cout, Tout) += W[:, :, k] (Cout, Cin) . x[:, t + k*dil - pad] (Cin, t range) */
+static int s_conv_taps(cn_backend *be, float *y, const float *x, const float *w,
+                       const s_geom *g)
+{
+    int64_t Cin = g->Cin, Cout = g->Cout, K = g->K;
+    float *wk = malloc((size_t)(K * Cout * Cin) * sizeof(float));   /* (K, Cout, Cin) */
+    if (wk == NULL)
+        return cn_cpu_fail(be, CN_ENOMEM, "conv1d: no memory to repack a (%lld, %lld, %lld) "
+                           "weight", (long long)Cout, (long long)Cin, (long long)K);
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t co = 0; co < Cout; co++)
+            for (int64_t ci = 0; ci < Cin; ci++)
+                wk[(k * Cout + co) * Cin + ci] = w[(co * Cin + ci) * K + k];
+    const int64_t tile = 4096;            /* output times per pass: y's tile stays in cache */
+    for (int64_t t0 = 0; t0 < g->Tout; t0 += tile)
+        for (int64_t k = 0; k < K; k++) {
+            int64_t off = k * g->dil - g->pad;      /* input time = output time + off */
+            int64_t lo = t0, hi = t0 + tile < g->Tout ? t0 + tile : g->Tout;
+            if (lo + off < 0) lo = -off;
+            if (hi + off > g->T) hi = g->T - off;
+            if (hi <= lo) continue;                 /* this tap reads only zero padding */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cout, (int)(hi - lo),
+                        (int)Cin, 1.0f, wk + k * Cout * Cin, (int)Cin, x + lo + off, (int)g->T,
+                        1.0f, y + lo, (int)g->Tout);
+        }
+    free(wk);
+    return 0;
+}
+
+/* Any stride: columns (Cin*K, nt) per time tile, then one gemm per tile.
+ *   y[:, t0:t0+nt] (Cout, nt) += w (Cout, Cin*K) . col (Cin*K, nt) */
+static int s_conv_im2col(cn_backend *be, float *y, const float *x, const float *w,
+                         const s_geom *g)
+{
+    int64_t CK = g->Cin * g->K;
+    int64_t tile = CN_CPU_CONV_COLS / (CK ? CK : 1);
+    if (tile < 16) tile = 16;
+    if (tile > g->Tout) tile = g->Tout;
+    float *col = malloc((size_t)(CK * tile) * sizeof(float));
+    if (col == NULL)
+        return cn_cpu_fail(be, CN_ENOMEM, "conv1d: no memory for a %lld x %lld column tile",
+                           (long long)CK, (long long)tile);
+    for (int64_t t0 = 0; t0 < g->Tout; t0 += tile) {
+        int64_t nt = g->Tout - t0 < tile ? g->Tout - t0 : tile;
+        s_im2col(col, x, g->Cin, g->T, g->K, t0, nt, g->stride, g->pad, g->dil);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->Cout, (int)nt, (int)CK,
+                    1.0f, w, (int)CK, col, (int)nt, 1.0f, y + t0, (int)g->Tout);
+    }
+    free(col);
+    return 0;
 }
 
 /* y (N, Cout, Tout) = conv1d(x (N, Cin, T), w (Cout, Cin, K), b (Cout) or NULL)
@@ -79,43 +139,18 @@ int cn_cpu_conv1d(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_ten
         free(wt);
         return rc;
     }
-    int64_t CK = Cin * K;
-    int64_t tile = CN_CPU_CONV_COLS / (CK ? CK : 1);
-    if (tile < 16) tile = 16;
-    if (tile > Tout) tile = Tout;
-    /* a 1x1 stride-1 unpadded conv reads x directly: no columns needed */
-    int direct = K == 1 && stride == 1 && pad == 0;
-    float *col = direct ? NULL : malloc((size_t)(CK * tile) * sizeof(float));
-    if (!direct && col == NULL) {
-        free(wt);
-        free(bt);
-        return cn_cpu_fail(be, CN_ENOMEM, "conv1d: no memory for a %lld x %lld column tile",
-                           (long long)CK, (long long)tile);
-    }
     const float *xd = x->data;
     float *yd = y->data;
-    for (int64_t n = 0; n < N; n++) {
-        const float *xn = xd + n * Cin * T;
+    for (int64_t n = 0; n < N && rc == 0; n++) {
         float *yn = yd + n * Cout * Tout;
         s_fill_bias(yn, bd, Cout, Tout);
-        for (int64_t t0 = 0; t0 < Tout; t0 += tile) {
-            int64_t nt = Tout - t0 < tile ? Tout - t0 : tile;
-            const float *cols = xn + t0;
-            int64_t ldc = T;
-            if (!direct) {
-                s_im2col(col, xn, Cin, T, K, t0, nt, stride, pad, dilation);
-                cols = col;
-                ldc = nt;
-            }
-            /* y[:, t0:t0+nt] (Cout, nt) += w (Cout, Cin*K) . col (Cin*K, nt) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cout, (int)nt, (int)CK,
-                        1.0f, wd, (int)CK, cols, (int)ldc, 1.0f, yn + t0, (int)Tout);
-        }
+        s_geom g = { Cin, T, Cout, Tout, K, stride, pad, dilation };
+        rc = stride == 1 ? s_conv_taps(be, yn, xd + n * Cin * T, wd, &g)
+                         : s_conv_im2col(be, yn, xd + n * Cin * T, wd, &g);
     }
-    free(col);
     free(wt);
     free(bt);
-    return 0;
+    return rc;
 }
 
 /* y (N, Cout, Tout) = conv_transpose1d(x (N, Cin, T), w (Cin, Cout, K), b (Cout) or NULL)

@@ -190,42 +190,49 @@ static void test_layernorm_elementwise(void)
 
 /* ---- convolutions ---- */
 
+/* conv1d on one geometry against the direct sum */
+static void s_conv_case(int N, int Cin, int Cout, int T, int K, int s, int p, int d)
+{
+    int To = (T + 2 * p - d * (K - 1) - 1) / s + 1;
+    float *x = s_vec((int64_t)N * Cin * T), *w = s_vec(Cout * Cin * K), *b = s_vec(Cout);
+    float *y = malloc(sizeof(float) * N * Cout * To), *r = malloc(sizeof(float) * N * Cout * To);
+    for (int n = 0; n < N; n++)
+        for (int co = 0; co < Cout; co++)
+            for (int t = 0; t < To; t++) {
+                double acc = b[co];
+                for (int ci = 0; ci < Cin; ci++)
+                    for (int k = 0; k < K; k++) {
+                        int src = t * s - p + k * d;
+                        if (src >= 0 && src < T)
+                            acc += (double)w[(co * Cin + ci) * K + k] * x[((int64_t)n * Cin + ci) * T + src];
+                    }
+                r[((int64_t)n * Cout + co) * To + t] = (float)acc;
+            }
+    cn_tensor ty = T3(y, N, Cout, To), tx = T3(x, N, Cin, T), tw = T3(w, Cout, Cin, K);
+    cn_tensor tb = T1(b, CN_F32, Cout);
+    int rc = BE->ops->conv1d(BE, &ty, &tx, &tw, &tb, s, p, d);
+    char what[160];
+    snprintf(what, sizeof what, "conv1d %d->%d K %d stride %d pad %d dilation %d: T %d -> %d (rc %d)",
+             Cin, Cout, K, s, p, d, T, To, rc);
+    cn_check_close(&C, what, y, r, (int64_t)N * Cout * To, 1e-5 * sqrt((double)Cin * K));
+    if (K == 3 && s == 2) {
+        cn_tensor bad = T3(y, N, Cout, To + 1);
+        s_expect_einval("conv1d rejects a wrong output length",
+                        BE->ops->conv1d(BE, &bad, &tx, &tw, &tb, s, p, d), "conv1d");
+    }
+    free(x), free(w), free(b), free(y), free(r);
+}
+
 static void test_conv(void)
 {
-    const int N = 2, Cin = 3, Cout = 4, T = 17;
-    struct { int K, stride, pad, dil; } cs[] = { { 3, 2, 1, 2 }, { 3, 1, 9, 9 }, { 4, 2, 1, 1 },
-                                                 { 1, 1, 0, 1 }, { 3, 1, 1, 1 } };
-    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
-        int K = cs[c].K, s = cs[c].stride, p = cs[c].pad, d = cs[c].dil;
-        int To = (T + 2 * p - d * (K - 1) - 1) / s + 1;
-        float *x = s_vec(N * Cin * T), *w = s_vec(Cout * Cin * K), *b = s_vec(Cout);
-        float *y = malloc(sizeof(float) * N * Cout * To), *r = malloc(sizeof(float) * N * Cout * To);
-        for (int n = 0; n < N; n++)
-            for (int co = 0; co < Cout; co++)
-                for (int t = 0; t < To; t++) {
-                    double acc = b[co];
-                    for (int ci = 0; ci < Cin; ci++)
-                        for (int k = 0; k < K; k++) {
-                            int src = t * s - p + k * d;
-                            if (src >= 0 && src < T)
-                                acc += (double)w[(co * Cin + ci) * K + k] * x[(n * Cin + ci) * T + src];
-                        }
-                    r[(n * Cout + co) * To + t] = (float)acc;
-                }
-        cn_tensor ty = T3(y, N, Cout, To), tx = T3(x, N, Cin, T), tw = T3(w, Cout, Cin, K);
-        cn_tensor tb = T1(b, CN_F32, Cout);
-        int rc = BE->ops->conv1d(BE, &ty, &tx, &tw, &tb, s, p, d);
-        char what[128];
-        snprintf(what, sizeof what, "conv1d K %d stride %d pad %d dilation %d -> T %d (rc %d)",
-                 K, s, p, d, To, rc);
-        cn_check_close(&C, what, y, r, N * Cout * To, 1e-5);
-        if (c == 0) {
-            cn_tensor bad = T3(y, N, Cout, To + 1);
-            s_expect_einval("conv1d rejects a wrong output length",
-                            BE->ops->conv1d(BE, &bad, &tx, &tw, &tb, s, p, d), "conv1d");
-        }
-        free(x), free(w), free(b), free(y), free(r);
-    }
+    const int N = 2, Cin = 3;
+    s_conv_case(N, 3, 4, 17, 3, 2, 1, 2);
+    s_conv_case(N, 3, 4, 17, 3, 1, 9, 9);     /* dilation larger than half the signal */
+    s_conv_case(N, 3, 4, 17, 4, 2, 1, 1);     /* the encoder's downsampling conv */
+    s_conv_case(N, 3, 4, 17, 1, 1, 0, 1);
+    s_conv_case(N, 3, 4, 17, 3, 1, 1, 1);
+    s_conv_case(1, 5, 6, 9001, 3, 1, 27, 27); /* several 4096-step tiles, taps at the edges */
+    s_conv_case(1, 64, 8, 9000, 4, 2, 1, 1);  /* several im2col tiles */
     /* transposed: scatter each input sample into its output window */
     struct { int K, stride, pad; } ts[] = { { 4, 2, 1 }, { 3, 1, 1 }, { 5, 3, 0 } };
     for (size_t c = 0; c < sizeof ts / sizeof ts[0]; c++) {
