@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: MIT
+# The render helper's tests: protocol round trips and malformed frames, the store's atomicity
+# and crash recovery, the whole loop over a real helper with the engine test double, CURVE,
+# bad input, SIGKILL and resume, and a bounded libFuzzer run of the message decoder.
+if(NOT TARGET cn_server)
+  return()
+endif()
+add_library(cn_helper_testutil STATIC helper/fake_runner.c helper/htest.c)
+target_link_libraries(cn_helper_testutil PUBLIC cn_server cn_testutil PkgConfig::SNDFILE)
+target_include_directories(cn_helper_testutil PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/helper)
+
+file(GLOB CN_HELPER_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/helper/test_*.c)
+foreach(src ${CN_HELPER_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE cn_helper_testutil)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS helper ENVIRONMENT
+    "CN_SOURCE_DIR=${CMAKE_SOURCE_DIR};CN_BINARY_DIR=${CMAKE_BINARY_DIR}")
+endforeach()

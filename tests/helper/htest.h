@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT
+ * Shared pieces of the helper tests: temporary folders, an in-process helper over the engine
+ * test double, prompts, and an event recorder for cn_client_wait. Test code only.
+ */
+#ifndef CN_HTEST_H
+#define CN_HTEST_H
+
+#include "check.h"
+#include "client.h"
+#include "fake_runner.h"
+#include "server.h"
+
+#define HT_MAX_NODES 64
+
+typedef struct ht_rec {
+    int accepted, progress, previews, candidates, windows, done, errors, reconnected;
+    uint64_t job;
+    int error_code;
+    char message[CN_CLIENT_ERRLEN];
+    char nodes[HT_MAX_NODES][64];      /* candidate nodes in order */
+    int n_nodes;
+    int32_t *codes[HT_MAX_NODES];      /* copies of each candidate's codes */
+    int64_t n_codes[HT_MAX_NODES];
+    int64_t audio_len[HT_MAX_NODES];
+    int window_index[256];
+    int n_window_index;
+    float *audio;                      /* CN_EV_AUDIO copy */
+    int64_t n_audio;
+    int tree_nodes, tree_comps;
+    char tree_root[64];
+    int root_children;
+    double t_error;                    /* when the error arrived (monotonic s) */
+    cn_client *cancel_on_progress;     /* when set: cancel the job at the first progress */
+    double t_cancel;
+} ht_rec;
+
+double ht_now(void);
+/* mkdtemp under $TMPDIR or /tmp; the path is kept in buf. */
+const char *ht_tmpdir(char *buf, size_t len, const char *tag);
+/* An in-process helper over the double; endpoint "ipc://DIR/h.sock". */
+cn_server *ht_server(cn_runner *r, const char *dir, const char *store, cn_server_config *extra);
+cn_client *ht_client(const char *endpoint, const char *name);
+void ht_rec_init(ht_rec *r);
+void ht_rec_free(ht_rec *r);
+void ht_on_event(void *user, const cn_event *ev);
+/* cn_client_wait with the recorder; returns its status. */
+int ht_wait(cn_client *c, uint64_t id, ht_rec *r, int timeout_ms);
+/* A sine prompt of `seconds` at `rate`. Caller frees. */
+float *ht_sine(double seconds, double rate, int64_t *n);
+
+#endif
