@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * 1-D convolution and transposed convolution on the CPU, exactly as torch's nn.Conv1d and
- * nn.ConvTranspose1d (zero padding), as gemms over time tiles (im2col / col2im).
+ * nn.ConvTranspose1d (zero padding), as gemms over time tiles (per tap, im2col, per phase).
  * Never materialises a whole-signal column matrix: memory stays bounded for long audio.
  */
 #include "cpu_internal.h"
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define CN_CPU_CONV_COLS (1 << 20)   /* floats in one column tile (4 MiB: stays in cache) */
+#define CN_CPU_CONVT_TILE 2048       /* output steps per phase tile of a transposed conv */
 
 static int s_check_3d(cn_backend *be, const char *op, const char *role, const cn_tensor *t)
 {
@@ -153,6 +154,39 @@ int cn_cpu_conv1d(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_ten
     return rc;
 }
 
+/* Transposed conv by output phase: output o = m*stride + phi gets tap k from input
+ * t = m - q_k whenever k - pad = q_k*stride + phi. Per tile of m, each tap is one gemm into the
+ * phase's buffer yp[phi] (Cout, tm); the phases are then interleaved into y. No scatter.
+ *   yp[phi][:, m] += Wk (Cout, Cin) . x[:, m - q_k] (Cin) */
+static void s_convt_phases(float *y, const float *x, const float *wk, const float *b, float *yp,
+                           const s_geom *g)
+{
+    int64_t s = g->stride, Cout = g->Cout, Cin = g->Cin, M = (g->Tout + s - 1) / s;
+    for (int64_t m0 = 0; m0 < M; m0 += CN_CPU_CONVT_TILE) {
+        int64_t tm = M - m0 < CN_CPU_CONVT_TILE ? M - m0 : CN_CPU_CONVT_TILE;
+        for (int64_t ph = 0; ph < s; ph++) s_fill_bias(yp + ph * Cout * tm, b, Cout, tm);
+        for (int64_t k = 0; k < g->K; k++) {
+            int64_t ph = ((k - g->pad) % s + s) % s, q = (k - g->pad - ph) / s;
+            int64_t lo = m0, hi = m0 + tm;          /* m range whose input m - q exists */
+            if (lo - q < 0) lo = q;
+            if (hi - q > g->T) hi = g->T + q;
+            if (hi <= lo) continue;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Cout, (int)(hi - lo),
+                        (int)Cin, 1.0f, wk + k * Cout * Cin, (int)Cin, x + (lo - q), (int)g->T,
+                        1.0f, yp + ph * Cout * tm + (lo - m0), (int)tm);
+        }
+        for (int64_t ph = 0; ph < s; ph++)          /* interleave: y[co, m*s + ph] */
+            for (int64_t co = 0; co < Cout; co++) {
+                const float *src = yp + (ph * Cout + co) * tm;
+                float *dst = y + co * g->Tout;
+                for (int64_t m = 0; m < tm; m++) {
+                    int64_t o = (m0 + m) * s + ph;
+                    if (o < g->Tout) dst[o] = src[m];
+                }
+            }
+    }
+}
+
 /* y (N, Cout, Tout) = conv_transpose1d(x (N, Cin, T), w (Cin, Cout, K), b (Cout) or NULL)
  *   Tout = (T - 1)*stride - 2*pad + K; input time t feeds output times t*stride - pad + k */
 int cn_cpu_conv_transpose1d(cn_backend *be, cn_tensor *y, const cn_tensor *x,
@@ -190,41 +224,25 @@ int cn_cpu_conv_transpose1d(cn_backend *be, cn_tensor *y, const cn_tensor *x,
         free(wt);
         return rc;
     }
-    int64_t CK = Cout * K;
-    int64_t tile = CN_CPU_CONV_COLS / (CK ? CK : 1);
-    if (tile < 16) tile = 16;
-    if (tile > T) tile = T;
-    float *col = malloc((size_t)(CK * tile) * sizeof(float));
-    if (col == NULL) {
-        free(wt);
-        free(bt);
-        return cn_cpu_fail(be, CN_ENOMEM, "conv_transpose1d: no memory for a %lld x %lld "
-                           "column tile", (long long)CK, (long long)tile);
+    /* (K, Cout, Cin): tap k's (Cout, Cin) matrix contiguous */
+    float *wk = malloc((size_t)(K * Cout * Cin) * sizeof(float));
+    float *yp = malloc((size_t)(stride * Cout * CN_CPU_CONVT_TILE) * sizeof(float));
+    if (wk == NULL || yp == NULL) {
+        free(wk), free(yp), free(wt), free(bt);
+        return cn_cpu_fail(be, CN_ENOMEM, "conv_transpose1d: no memory for %lld phase tiles of "
+                           "(%lld, %d)", (long long)stride, (long long)Cout, CN_CPU_CONVT_TILE);
     }
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t co = 0; co < Cout; co++)
+            for (int64_t ci = 0; ci < Cin; ci++)
+                wk[(k * Cout + co) * Cin + ci] = wd[(ci * Cout + co) * K + k];
     const float *xd = x->data;
     float *yd = y->data;
-    for (int64_t n = 0; n < N; n++) {
-        const float *xn = xd + n * Cin * T;
-        float *yn = yd + n * Cout * Tout;
-        s_fill_bias(yn, bd, Cout, Tout);
-        for (int64_t t0 = 0; t0 < T; t0 += tile) {
-            int64_t nt = T - t0 < tile ? T - t0 : tile;
-            /* col (Cout*K, nt) = w (Cin, Cout*K)^T . x[:, t0:t0+nt] (Cin, nt) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)CK, (int)nt, (int)Cin,
-                        1.0f, wd, (int)CK, xn + t0, (int)T, 0.0f, col, (int)nt);
-            /* col2im: y[co, (t0+t)*stride - pad + k] += col[co*K + k, t] */
-            for (int64_t co = 0; co < Cout; co++)
-                for (int64_t kk = 0; kk < K; kk++) {
-                    const float *src = col + (co * K + kk) * nt;
-                    float *dst = yn + co * Tout;
-                    for (int64_t t = 0; t < nt; t++) {
-                        int64_t o = (t0 + t) * stride - pad + kk;
-                        if (o >= 0 && o < Tout) dst[o] += src[t];
-                    }
-                }
-        }
-    }
-    free(col);
+    s_geom g = { Cin, T, Cout, Tout, K, stride, pad, 1 };
+    for (int64_t n = 0; n < N; n++)
+        s_convt_phases(yd + n * Cout * Tout, xd + n * Cin * T, wk, bd, yp, &g);
+    free(wk);
+    free(yp);
     free(wt);
     free(bt);
     return 0;

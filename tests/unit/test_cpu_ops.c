@@ -223,6 +223,34 @@ static void s_conv_case(int N, int Cin, int Cout, int T, int K, int s, int p, in
     free(x), free(w), free(b), free(y), free(r);
 }
 
+/* conv_transpose1d on one geometry: scatter each input sample into its output window */
+static void s_convt_case(int N, int Cin, int Co, int Ti, int K, int s, int p)
+{
+    int To = (Ti - 1) * s - 2 * p + K;
+    float *x = s_vec((int64_t)N * Cin * Ti), *w = s_vec(Cin * Co * K), *b = s_vec(Co);
+    double *acc = calloc((size_t)N * Co * To, sizeof(double));
+    float *y = malloc(sizeof(float) * N * Co * To), *r = malloc(sizeof(float) * N * Co * To);
+    for (int n = 0; n < N; n++)
+        for (int ci = 0; ci < Cin; ci++)
+            for (int t = 0; t < Ti; t++)
+                for (int co = 0; co < Co; co++)
+                    for (int k = 0; k < K; k++) {
+                        int o = t * s - p + k;
+                        if (o >= 0 && o < To)
+                            acc[((int64_t)n * Co + co) * To + o] +=
+                                (double)x[((int64_t)n * Cin + ci) * Ti + t] * w[(ci * Co + co) * K + k];
+                    }
+    for (int64_t i = 0; i < (int64_t)N * Co * To; i++) r[i] = (float)(acc[i] + b[(i / To) % Co]);
+    cn_tensor ty = T3(y, N, Co, To), tx = T3(x, N, Cin, Ti), tw = T3(w, Cin, Co, K);
+    cn_tensor tb = T1(b, CN_F32, Co);
+    int rc = BE->ops->conv_transpose1d(BE, &ty, &tx, &tw, &tb, s, p);
+    char what[160];
+    snprintf(what, sizeof what, "conv_transpose1d %d->%d K %d stride %d pad %d: T %d -> %d (rc %d)",
+             Cin, Co, K, s, p, Ti, To, rc);
+    cn_check_close(&C, what, y, r, (int64_t)N * Co * To, 1e-5 * sqrt((double)Cin * K));
+    free(x), free(w), free(b), free(acc), free(y), free(r);
+}
+
 static void test_conv(void)
 {
     const int N = 2, Cin = 3;
@@ -233,34 +261,11 @@ static void test_conv(void)
     s_conv_case(N, 3, 4, 17, 3, 1, 1, 1);
     s_conv_case(1, 5, 6, 9001, 3, 1, 27, 27); /* several 4096-step tiles, taps at the edges */
     s_conv_case(1, 64, 8, 9000, 4, 2, 1, 1);  /* several im2col tiles */
-    /* transposed: scatter each input sample into its output window */
-    struct { int K, stride, pad; } ts[] = { { 4, 2, 1 }, { 3, 1, 1 }, { 5, 3, 0 } };
-    for (size_t c = 0; c < sizeof ts / sizeof ts[0]; c++) {
-        int K = ts[c].K, s = ts[c].stride, p = ts[c].pad, Ti = 9, Co = 5;
-        int To = (Ti - 1) * s - 2 * p + K;
-        float *x = s_vec(N * Cin * Ti), *w = s_vec(Cin * Co * K), *b = s_vec(Co);
-        double *acc = calloc((size_t)(N * Co * To), sizeof(double));
-        float *y = malloc(sizeof(float) * N * Co * To), *r = malloc(sizeof(float) * N * Co * To);
-        for (int n = 0; n < N; n++)
-            for (int ci = 0; ci < Cin; ci++)
-                for (int t = 0; t < Ti; t++)
-                    for (int co = 0; co < Co; co++)
-                        for (int k = 0; k < K; k++) {
-                            int o = t * s - p + k;
-                            if (o >= 0 && o < To)
-                                acc[(n * Co + co) * To + o] +=
-                                    (double)x[(n * Cin + ci) * Ti + t] * w[(ci * Co + co) * K + k];
-                        }
-        for (int i = 0; i < N * Co * To; i++) r[i] = (float)(acc[i] + b[(i / To) % Co]);
-        cn_tensor ty = T3(y, N, Co, To), tx = T3(x, N, Cin, Ti), tw = T3(w, Cin, Co, K);
-        cn_tensor tb = T1(b, CN_F32, Co);
-        int rc = BE->ops->conv_transpose1d(BE, &ty, &tx, &tw, &tb, s, p);
-        char what[128];
-        snprintf(what, sizeof what, "conv_transpose1d K %d stride %d pad %d: T 9 -> %d (rc %d)",
-                 K, s, p, To, rc);
-        cn_check_close(&C, what, y, r, N * Co * To, 1e-5);
-        free(x), free(w), free(b), free(acc), free(y), free(r);
-    }
+    s_convt_case(N, Cin, 5, 9, 4, 2, 1);       /* the decoder's upsampling conv */
+    s_convt_case(N, Cin, 5, 9, 3, 1, 1);
+    s_convt_case(N, Cin, 5, 9, 5, 3, 0);
+    s_convt_case(1, 2, 3, 7, 3, 2, 2);          /* padding that crops more than a tap */
+    s_convt_case(1, 16, 8, 5000, 4, 2, 1);      /* several 2048-step phase tiles */
 }
 
 /* ---- attention ---- */
