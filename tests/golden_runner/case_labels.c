@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* case_labels_y.c: the label vectors of every geometry (tables may be NULL). */
 void golden_labels_geometries(golden_ctx *g, const char *case_dir, const cJSON *facts,
@@ -94,13 +95,26 @@ static char *s_slurp(const char *dir, const char *name)
     return b;
 }
 
-/* Loads the real id tables from $CONTINUO_IDS_DIR or ROOT/../../shared/jukebox-ids. */
+/* The id tables' folder: $CONTINUO_IDS_DIR, else beside a golden set that lives in shared/
+ * (ROOT/../jukebox-ids), else the shared/ beside this repository for its tests/golden copy. */
+static void s_tables_dir(const golden_ctx *g, char *dir, size_t dirlen)
+{
+    const char *env = getenv("CONTINUO_IDS_DIR");
+    if (env && *env) {
+        snprintf(dir, dirlen, "%s", env);
+        return;
+    }
+    snprintf(dir, dirlen, "%s/../jukebox-ids", g->root);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/v2_artist_ids.txt", dir);
+    if (access(probe, R_OK) != 0) snprintf(dir, dirlen, "%s/../../../shared/jukebox-ids", g->root);
+}
+
+/* Loads the real id tables from the folder s_tables_dir finds. */
 static int s_tables(golden_ctx *g, cn_label_tables **v2, cn_label_tables **v3, char *dir,
                     size_t dirlen)
 {
-    const char *env = getenv("CONTINUO_IDS_DIR");
-    if (env && *env) snprintf(dir, dirlen, "%s", env);
-    else snprintf(dir, dirlen, "%s/../../shared/jukebox-ids", g->root);
+    s_tables_dir(g, dir, dirlen);
     char *a2 = s_slurp(dir, "v2_artist_ids.txt"), *g2 = s_slurp(dir, "v2_genre_ids.txt");
     char *a3 = s_slurp(dir, "v3_artist_ids.txt"), *g3 = s_slurp(dir, "v3_genre_ids.txt");
     int rc = -1;
