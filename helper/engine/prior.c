@@ -208,8 +208,9 @@ int cn_prior_prime(cn_prior_state *st, const int32_t *tokens, int K, int chunk, 
     const cn_prior_info *in = &st->p->info;
     if (!st->begun) return snprintf(err, errlen, "prime before cn_prior_begin"), CN_EINVAL;
     if (K < 0 || st->pos + K > in->positions)
-        return snprintf(err, errlen, "priming %d codes at position %d: the window has %d "
-                        "positions", K, st->pos, in->positions), CN_EINVAL;
+        return snprintf(err, errlen, "priming %d codes at position %d reaches position %d; "
+                        "the window has positions 0..%d", K, st->pos, st->pos + K - 1,
+                        in->positions - 1), CN_EINVAL;
     if (K == 0) return 0;
     int rc = s_check_tokens(in, tokens, (int64_t)st->n * K, err, errlen);
     int32_t *first = malloc((size_t)st->n * sizeof *first);

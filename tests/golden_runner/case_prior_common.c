@@ -53,12 +53,19 @@ static void s_line(s_case *c, const char *what, int ok, const char *detail)
     cn_check_true(&c->g->check, w, ok, detail);
 }
 
-static void s_close(s_case *c, const char *what, const float *got, const float *want,
-                    int64_t n, double tol)
+/* got (n values) against the reference array; a size mismatch is a failure. */
+static void s_close_n(s_case *c, const char *what, const float *got, const cn_npy *want,
+                      int64_t n, double tol)
 {
-    char w[256];
+    char w[256], d[128];
     snprintf(w, sizeof w, "%s: %s", c->name, what);
-    cn_check_close(&c->g->check, w, got, want, n, tol);
+    if (want->n != n || n == 0) {
+        snprintf(d, sizeof d, "reference holds %lld values, the engine made %lld",
+                 (long long)want->n, (long long)n);
+        cn_check_true(&c->g->check, w, 0, d);
+        return;
+    }
+    cn_check_close(&c->g->check, w, got, want->data, n, tol);
 }
 
 /* Every state-dict key of the manifest against weights/<key>.npy, exactly. */
@@ -165,12 +172,12 @@ static void s_check_cond(s_case *c, cn_prior_state *st)
         goto done;
     }
     if (golden_npy(c->g, c->dir, "dbg_y_cond.npy", &yc) == 0)
-        s_close(c, "dbg_y_cond (label embedding)", y, yc.data, yc.n == nW ? nW : 0, S_TOL);
+        s_close_n(c, "dbg_y_cond (label embedding)", y, &yc, nW, S_TOL);
     if ((in->timing || in->above_len) && golden_npy(c->g, c->dir, "dbg_x_cond.npy", &xc) == 0)
-        s_close(c, in->timing ? "dbg_x_cond (timing signal)" : "dbg_x_cond (conditioner)", x,
-                xc.data, xc.n == nW * in->n_ctx ? xc.n : 0, S_TOL);
+        s_close_n(c, in->timing ? "dbg_x_cond (timing signal)" : "dbg_x_cond (conditioner)", x,
+                  &xc, nW * in->n_ctx, S_TOL);
     if (s_has(c, "out_encoder_kv") && golden_npy(c->g, c->dir, "out_encoder_kv.npy", &kv) == 0)
-        s_close(c, "out_encoder_kv", e, kv.data, kv.n == nW * in->n_tokens ? kv.n : 0, S_TOL);
+        s_close_n(c, "out_encoder_kv", e, &kv, nW * in->n_tokens, S_TOL);
 done:
     free(y);
     free(x);
@@ -195,13 +202,13 @@ static void s_check_full(s_case *c)
         s_line(c, "out_logits_full", 0, err);
         goto done;
     }
-    s_close(c, "out_logits_full (teacher forced)", lg, want.data, want.n == nl ? nl : 0, S_TOL);
+    s_close_n(c, "out_logits_full (teacher forced)", lg, &want, nl, S_TOL);
     if (has_al && golden_npy(c->g, c->dir, "out_alignment.npy", &al) == 0) {
         char what[128];
         snprintf(what, sizeof what, "out_alignment (layer %d, head %d)", in->alignment_layer,
                  in->alignment_head);
         int64_t na = (int64_t)c->N * c->T * in->n_tokens;
-        s_close(c, what, a, al.data, al.n == na ? na : 0, 1e-5);
+        s_close_n(c, what, a, &al, na, 1e-5);
     }
 done:
     free(lg);
@@ -342,8 +349,8 @@ static void s_check_sampler(s_case *c)
         if (s_sample_forced(c, 0, chunk, lg, 1, err, sizeof err))
             s_line(c, "out_logits_stepwise", 0, err);
         else {
-            s_close(c, "out_logits_stepwise (cached sampler from scratch)", lg, st.data,
-                    st.n == (int64_t)N * T * V ? st.n : 0, S_TOL);
+            s_close_n(c, "out_logits_stepwise (cached sampler from scratch)", lg, &st,
+                      (int64_t)N * T * V, S_TOL);
             if (s_has(c, "out_logits_stepwise_filtered")) s_check_filtered(c, lg);
         }
     }
@@ -354,7 +361,7 @@ static void s_check_sampler(s_case *c)
         if (s_sample_forced(c, K, chunk, lg, 0, err, sizeof err))
             s_line(c, what, 0, err);
         else
-            s_close(c, what, lg, pr.data, pr.n == (int64_t)N * (T - K) * V ? pr.n : 0, S_TOL);
+            s_close_n(c, what, lg, &pr, (int64_t)N * (T - K) * V, S_TOL);
     }
     free(lg);
     cn_npy_free(&st);
