@@ -62,6 +62,30 @@ static uint16_t s_to_half(float f)
     return (uint16_t)(sign | (uint16_t)((e + 15) << 10) | (uint16_t)lroundf((a - 1.0f) * 1024.0f));
 }
 
+/* ---- memory ---- */
+
+static void test_memory(void)
+{
+    size_t fr = 0, tot = 0;
+    int rc = BE->ops->mem_info(BE, &fr, &tot);
+    char detail[160];
+    snprintf(detail, sizeof detail, "rc %d, free %zu MiB of %zu MiB", rc, fr >> 20, tot >> 20);
+    cn_check_true(&C, "mem_info reports physical memory", rc == 0 && tot > 0 && fr <= tot, detail);
+    float host[37], back[37];
+    for (int i = 0; i < 37; i++) host[i] = (float)i * 0.5f;
+    float *a = BE->ops->alloc(BE, sizeof host), *b = BE->ops->alloc(BE, sizeof host);
+    int zero = a != NULL && b != NULL;
+    for (int i = 0; zero && i < 37; i++) zero &= a[i] == 0.0f;
+    cn_check_true(&C, "alloc returns zero-filled memory", zero, "");
+    if (a == NULL || b == NULL) return;
+    rc = BE->ops->upload(BE, a, host, sizeof host) | BE->ops->copy(BE, b, a, sizeof host) |
+         BE->ops->download(BE, back, b, sizeof host) | BE->ops->sync(BE);
+    cn_check_close(&C, rc ? "upload/copy/download (failed)" : "upload, copy, download round trip",
+                   back, host, 37, 0);
+    BE->ops->release(BE, a);
+    BE->ops->release(BE, b);
+}
+
 /* ---- matmul ---- */
 
 static void s_naive_matmul(float *y, const float *x, const float *w, cn_wlayout l,
@@ -543,6 +567,7 @@ int main(void)
         printf("FAIL cpu backend: %s\n", err);
         return 1;
     }
+    test_memory();
     test_matmul(1);
     test_matmul(7);
     test_matmul(19);
