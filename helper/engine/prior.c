@@ -327,9 +327,11 @@ static int s_full_chunks(cn_prior_state *st, const int32_t *inputs, int P, int L
     return rc;
 }
 
-int cn_prior_forward_full(cn_prior *p, const int32_t *y, const int32_t *above,
-                          const int32_t *tokens, int n_items, int L, float *logits,
-                          float *alignment, char *err, size_t errlen)
+typedef int (*s_observer)(void *user, int layer, const cn_tensor *x, int pos0, int len);
+
+static int s_full(cn_prior *p, const int32_t *y, const int32_t *above, const int32_t *tokens,
+                  int n_items, int L, float *logits, float *alignment, s_observer obs,
+                  void *user, char *err, size_t errlen)
 {
     const cn_prior_info *in = &p->info;
     if (L < 1 || L > in->n_ctx)
@@ -341,6 +343,8 @@ int cn_prior_forward_full(cn_prior *p, const int32_t *y, const int32_t *above,
     if (rc) return rc;
     cn_prior_state *st = NULL;
     if ((rc = cn_prior_state_new(&st, p, n_items, 256, err, errlen))) return rc;
+    st->tfs.on_layer = obs;
+    st->tfs.on_layer_user = user;
     int P = in->prefix + L;
     int32_t *inputs = malloc((size_t)n_items * P * sizeof *inputs);
     if (!inputs) {
@@ -359,6 +363,44 @@ int cn_prior_forward_full(cn_prior *p, const int32_t *y, const int32_t *above,
     if (rc == 0) rc = s_full_chunks(st, inputs, P, L, logits, alignment, err, errlen);
     free(inputs);
     cn_prior_state_free(&st);
+    return rc;
+}
+
+int cn_prior_forward_full(cn_prior *p, const int32_t *y, const int32_t *above,
+                          const int32_t *tokens, int n_items, int L, float *logits,
+                          float *alignment, char *err, size_t errlen)
+{
+    return s_full(p, y, above, tokens, n_items, L, logits, alignment, NULL, NULL, err, errlen);
+}
+
+/* Where cn_prior_debug_layers puts what the observer sees (one item). */
+typedef struct s_dbg {
+    cn_backend *be;
+    float *input, *layers;
+    int P, W;
+} s_dbg;
+
+static int s_dbg_layer(void *user, int layer, const cn_tensor *x, int pos0, int len)
+{
+    s_dbg *d = user;
+    float *dst = (layer < 0 ? d->input : d->layers + (size_t)layer * d->P * d->W) +
+                 (size_t)pos0 * d->W;
+    return d->be->ops->download(d->be, dst, x->data, (size_t)len * d->W * sizeof(float));
+}
+
+int cn_prior_debug_layers(cn_prior *p, const int32_t *y, const int32_t *above,
+                          const int32_t *tokens, int L, float *input, float *layers, char *err,
+                          size_t errlen)
+{
+    const cn_prior_info *in = &p->info;
+    if (L < 1 || L > in->n_ctx)
+        return snprintf(err, errlen, "%d code positions: the window has 1..%d", L, in->n_ctx),
+               CN_EINVAL;
+    s_dbg d = { p->be, input, layers, in->prefix + L, in->width };
+    float *lg = malloc((size_t)d.P * in->seq_vocab * sizeof *lg);
+    if (!lg) return snprintf(err, errlen, "out of memory"), CN_ENOMEM;
+    int rc = s_full(p, y, above, tokens, 1, L, lg, NULL, s_dbg_layer, &d, err, errlen);
+    free(lg);
     return rc;
 }
 

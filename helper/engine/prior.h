@@ -120,4 +120,11 @@ int cn_prior_forward_full(cn_prior *p, const int32_t *y, const int32_t *above,
 int cn_prior_debug_cond(cn_prior_state *st, float *y_cond, float *x_cond, float *encoder_kv,
                         char *err, size_t errlen);
 
+/* Debugging: the full forward of item 0 alone (y, above, tokens: that item's rows; L code
+ * positions), writing the transformer input (positions x width) and every layer's output
+ * (depth x positions x width), positions = prefix + L. */
+int cn_prior_debug_layers(cn_prior *p, const int32_t *y, const int32_t *above,
+                          const int32_t *tokens, int L, float *input, float *layers, char *err,
+                          size_t errlen);
+
 #endif

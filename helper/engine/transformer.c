@@ -282,13 +282,17 @@ int cn_tf_forward(cn_tf_state *st, cn_tensor *x, int pos0, int len, int probs_la
     if (cn_tensor_nelem(x) != (int64_t)st->n_items * len * tf->width)
         return snprintf(err, errlen, "transformer: input must be %d items x %d positions x %d",
                         st->n_items, len, tf->width), CN_EINVAL;
+    int rc = st->on_layer ? st->on_layer(st->on_layer_user, -1, x, pos0, len) : 0;
+    if (rc) return snprintf(err, errlen, "transformer input observer failed"), rc;
     for (int d = 0; d < tf->depth; d++) {
-        int rc = s_layer(st, d, x, pos0, len, probs_head, d == probs_layer ? probs : NULL);
+        rc = s_layer(st, d, x, pos0, len, probs_head, d == probs_layer ? probs : NULL);
         if (rc) {
             snprintf(err, errlen, "transformer layer %d (attention type %d): %s", d,
                      (int)tf->layers[d].type, tf->be->ops->last_error(tf->be));
             return rc;
         }
+        if (st->on_layer && (rc = st->on_layer(st->on_layer_user, d, x, pos0, len)))
+            return snprintf(err, errlen, "transformer layer %d observer failed", d), rc;
     }
     return 0;
 }

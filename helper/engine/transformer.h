@@ -67,6 +67,10 @@ typedef struct cn_tf_state {
     int n_items, cap, max_len, n_enc;
     cn_tensor *k, *v;       /* per layer: (N, cap, S), cross layers (N, n_enc, S) */
     cn_tensor h, qkv, att, a, mh;   /* scratch: (N*max_len, W / 3S / S / W / M) */
+    /* Optional observer (debugging): called with layer -1 on the input of a chunk, then with
+     * each layer's output x (N*len, W); a non-zero return stops the forward with that status. */
+    int (*on_layer)(void *user, int layer, const cn_tensor *x, int pos0, int len);
+    void *on_layer_user;
 } cn_tf_state;
 
 int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int cap,

@@ -217,6 +217,35 @@ done:
     cn_npy_free(&al);
 }
 
+/* dbg_transformer_in_item0 and dbg_layer_out_item0: item 0 alone through the full forward. */
+static void s_check_layers(s_case *c)
+{
+    const cn_prior_info *in = c->in;
+    char err[512];
+    cn_npy tin = { 0 }, lay = { 0 };
+    int64_t PW = (int64_t)in->positions * in->width;
+    float *x = calloc((size_t)PW, sizeof *x), *l = calloc((size_t)(PW * in->depth), sizeof *l);
+    if (golden_npy(c->g, c->dir, "dbg_transformer_in_item0.npy", &tin) ||
+        golden_npy(c->g, c->dir, "dbg_layer_out_item0.npy", &lay))
+        goto done;
+    if (cn_prior_debug_layers(c->p, c->y.data,
+                              c->above.data ? c->above.data : NULL, c->tokens, c->T, x, l, err,
+                              sizeof err)) {
+        s_line(c, "dbg_transformer_in_item0", 0, err);
+        goto done;
+    }
+    s_close_n(c, "dbg_transformer_in_item0 (embedded input)", x, &tin, PW, S_TOL);
+    char what[96];
+    snprintf(what, sizeof what, "dbg_layer_out_item0 (residual stream after each of %d layers)",
+             in->depth);
+    s_close_n(c, what, l, &lay, PW * in->depth, S_TOL);
+done:
+    free(x);
+    free(l);
+    cn_npy_free(&tin);
+    cn_npy_free(&lay);
+}
+
 /* Cumulative probability (descending order) up to and including entry j, and before it. */
 static void s_cum(const float *row, int V, int j, double *incl, double *excl)
 {
@@ -424,6 +453,7 @@ int golden_prior_case(golden_ctx *g, const char *case_dir, const char *name)
     c.in = cn_prior_info_get(c.p);
     s_check_structure(&c);
     if (s_inputs(&c)) goto done;
+    s_check_layers(&c);
     s_check_full(&c);
     s_check_sampler(&c);
 done:
