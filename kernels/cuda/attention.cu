@@ -9,7 +9,7 @@
 
 #define S_THREADS 128
 #define S_CHUNK 128          /* keys scored per pass */
-#define S_MIN_PER_SPLIT 64   /* keys a split takes at least */
+#define S_MIN_PER_SPLIT 32   /* keys a split takes at least */
 
 /* ---- kv_store ---- */
 
@@ -90,17 +90,30 @@ __device__ __forceinline__ int s_keys(const s_attn &a, int64_t i, int64_t kl, in
     return (int)((hi - *lo) / *step + 1);
 }
 
-/* scores of keys [cs, cs+cn) of the set into sc (scaled q.k); warps over keys, lanes over d */
+/* scores of keys [cs, cs+cn) of the set into sc (scaled q.k); each warp takes 4 keys at a
+ * time (4 independent dot products in flight), lanes over d */
 __device__ __forceinline__ void s_scores(const s_attn &a, const float *qs, const float *kb,
                                          int64_t lo, int64_t step, int cs, int cn, float *sc)
 {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (int idx = warp; idx < cn; idx += S_THREADS / 32) {
-        const float *kr = kb + (lo + (int64_t)(cs + idx) * step) * a.S;
-        float s = 0.f;
-        for (int d = lane; d < a.hd; d += 32) s += qs[d] * kr[d];
-        s = cn_warp_sum(s);
-        if (lane == 0) sc[idx] = s * a.scale;
+    for (int idx = warp * 4; idx < cn; idx += 4 * (S_THREADS / 32)) {
+        const float *kr[4];
+        float s[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            kr[u] = kb + (lo + (int64_t)(cs + min(idx + u, cn - 1)) * step) * a.S;
+            s[u] = 0.f;
+        }
+        for (int d = lane; d < a.hd; d += 32) {
+            float qd = qs[d];
+#pragma unroll
+            for (int u = 0; u < 4; u++) s[u] += qd * kr[u][d];
+        }
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            float t = cn_warp_sum(s[u]);
+            if (lane == 0 && idx + u < cn) sc[idx + u] = t * a.scale;
+        }
     }
 }
 
@@ -150,10 +163,21 @@ __global__ void __launch_bounds__(S_THREADS) s_attention(s_attn a)
         for (int t = 0; t < DPT; t++) {
             int d = threadIdx.x + t * S_THREADS;
             if (d >= a.hd) break;
-            float s = acc[t] * corr;
-            for (int idx = 0; idx < cn; idx++)
-                s += sc[idx] * vb[(lo + (int64_t)(cs + idx) * step) * a.S + d];
-            acc[t] = s;
+            const float *vd = vb + (lo + (int64_t)cs * step) * a.S + d;
+            int64_t vs = step * a.S;
+            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+            int idx = 0;
+            for (; idx + 8 <= cn; idx += 8) {   /* 8 independent loads in flight */
+                float v0 = vd[idx * vs], v1 = vd[(idx + 1) * vs], v2 = vd[(idx + 2) * vs];
+                float v3 = vd[(idx + 3) * vs], v4 = vd[(idx + 4) * vs], v5 = vd[(idx + 5) * vs];
+                float v6 = vd[(idx + 6) * vs], v7 = vd[(idx + 7) * vs];
+                s0 += sc[idx] * v0 + sc[idx + 4] * v4;
+                s1 += sc[idx + 1] * v1 + sc[idx + 5] * v5;
+                s2 += sc[idx + 2] * v2 + sc[idx + 6] * v6;
+                s3 += sc[idx + 3] * v3 + sc[idx + 7] * v7;
+            }
+            for (; idx < cn; idx++) s0 += sc[idx] * vd[idx * vs];
+            acc[t] = acc[t] * corr + ((s0 + s1) + (s2 + s3));
         }
         __syncthreads();
     }
@@ -191,26 +215,38 @@ __global__ void __launch_bounds__(S_THREADS) s_attention(s_attn a)
     }
 }
 
-/* out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s; grid (N*q_len, H) */
+/* out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s; grid (N*q_len, H), splits <= 128 */
 __global__ void s_attn_combine(s_attn a)
 {
+    __shared__ float wts[128];
+    __shared__ float red[32];
     int nr = blockIdx.x, h = blockIdx.y;
     const float *pp = a.part + (int64_t)(nr * a.H + h) * a.splits * (a.hd + 2);
-    float M = -INFINITY;
-    for (int s = 0; s < a.splits; s++) M = fmaxf(M, pp[s * (a.hd + 2)]);
-    float L = 0.f;
-    for (int s = 0; s < a.splits; s++) {
-        float m = pp[s * (a.hd + 2)];
-        if (m > -INFINITY) L += expf(m - M) * pp[s * (a.hd + 2) + 1];
-    }
+    float m = threadIdx.x < a.splits ? pp[threadIdx.x * (a.hd + 2)] : -INFINITY;
+    float M = cn_block_max(m, red);
+    float e = (m > -INFINITY) ? expf(m - M) : 0.f;
+    float L = cn_block_sum(threadIdx.x < a.splits ? e * pp[threadIdx.x * (a.hd + 2) + 1] : 0.f, red);
+    if (threadIdx.x < 128) wts[threadIdx.x] = e;
+    __syncthreads();
     float *orow = a.out + (int64_t)nr * a.S + h * a.hd;
     for (int d = threadIdx.x; d < a.hd; d += blockDim.x) {
         float o = 0.f;
-        for (int s = 0; s < a.splits; s++) {
-            float m = pp[s * (a.hd + 2)];
-            if (m > -INFINITY) o += expf(m - M) * pp[s * (a.hd + 2) + 2 + d];
-        }
+        for (int s = 0; s < a.splits; s++)
+            if (wts[s] != 0.f) o += wts[s] * pp[s * (a.hd + 2) + 2 + d];
         orow[d] = L > 0.f ? o / L : 0.f;
+    }
+}
+
+/* the most keys a query of this call (or of a replay advancing it) can see */
+static int64_t s_max_keys(const cn_attn_desc *d)
+{
+    switch (d->type) {
+    case CN_ATTN_BLOCK:
+    case CN_ATTN_PREV_BLOCK: return d->block_len;
+    case CN_ATTN_TRANSPOSE: return CN_CEIL_DIV(d->k_stride, d->block_len);
+    case CN_ATTN_PRIME: return d->prime_len < d->k_stride ? d->prime_len : d->k_stride;
+    case CN_ATTN_CROSS: return d->k_len;
+    default: return d->k_stride;
     }
 }
 
@@ -285,8 +321,10 @@ int cn_cuda_attention(cn_backend *be, cn_tensor *out, const float *q, const floa
     int64_t blocks = (int64_t)rows * d->heads;
     a.splits = 1;
     if (probs == NULL && blocks < 2 * cx->sm_count) {
-        a.splits = (int)CN_CEIL_DIV(2 * cx->sm_count, blocks);
-        if (a.splits > 32) a.splits = 32;
+        a.splits = (int)CN_CEIL_DIV(4 * cx->sm_count, blocks);
+        int64_t useful = CN_CEIL_DIV(s_max_keys(d), S_MIN_PER_SPLIT);
+        if (a.splits > useful) a.splits = (int)(useful > 1 ? useful : 1);
+        if (a.splits > 128) a.splits = 128;
         a.part = (float *)cn_cuda_scratch(cx, (size_t)blocks * a.splits * (a.hd + 2) * 4);
         if (a.part == NULL) return CN_ENOMEM;
     }

@@ -274,6 +274,7 @@ static void s_destroy(cn_backend *be)
     cn_cuda_graph_drop(cx);
     if (cx->scratch) cudaFree(cx->scratch);
     if (cx->d_adv) cudaFree(cx->d_adv);
+    if (cx->counters) cudaFree(cx->counters);
     if (cx->derr) cudaFreeHost(cx->derr);
     if (cx->cublas) cublasDestroy(cx->cublas);
     if (cx->cublas_ws) cudaFree(cx->cublas_ws);
@@ -348,6 +349,8 @@ static int s_open(cn_cuda *cx, int dev, char *err, size_t errlen)
     memset(cx->derr, 0, sizeof *cx->derr);
     S_TRY(cudaMalloc((void **)&cx->d_adv, sizeof(int64_t)));
     S_TRY(cudaMemset(cx->d_adv, 0, sizeof(int64_t)));
+    S_TRY(cudaMalloc((void **)&cx->counters, CN_CUDA_COUNTERS * sizeof(unsigned)));
+    S_TRY(cudaMemset(cx->counters, 0, CN_CUDA_COUNTERS * sizeof(unsigned)));
     void *ws = cn_cuda_scratch(cx, 1);   /* makes the scratch exist before any recording */
     if (ws == NULL) { snprintf(err, errlen, "%s", cx->err); return -1; }
 #undef S_TRY
@@ -369,8 +372,10 @@ static int s_open(cn_cuda *cx, int dev, char *err, size_t errlen)
         return -1;
     }
     const char *g = getenv("CN_CUDA_GEMV_MAX_M");
-    cx->gemv_max_m = g ? atoi(g) : 16;
+    cx->gemv_max_m = g ? atoi(g) : 4;
     if (cx->gemv_max_m > 16) cx->gemv_max_m = 16;
+    /* the out_in kernel loses to cuBLAS from 3 rows on (H100): 2 unless the user set a value */
+    cx->gemv_max_m_out_in = g ? cx->gemv_max_m : 2;
     return 0;
 }
 

@@ -15,6 +15,7 @@ extern "C" {
 #include "cuda_check.h"
 
 #define CN_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+#define CN_CUDA_COUNTERS 4096
 
 /* A device-side error word: kernels that find bad data (an id out of range) record the first
  * one here; sync() and download() report it. */
@@ -34,6 +35,7 @@ typedef struct cn_cuda {
     int sticky;                  /* a sticky error happened: every op now returns CN_EFATAL */
     cn_dtype weight_dtype;       /* what upload_weight makes of 2-D F32 host weights */
     int gemv_max_m;              /* matmul with M <= this uses the split-K gemv kernels */
+    int gemv_max_m_out_in;       /* the same for CN_W_OUT_IN weights */
 
     void *scratch;               /* one scratch buffer, grown on demand (stream ordered) */
     size_t scratch_bytes;
@@ -42,6 +44,7 @@ typedef struct cn_cuda {
     int n_retired;
 
     cn_cuda_derr *derr;          /* device error word */
+    unsigned *counters;          /* CN_CUDA_COUNTERS zeroed ints for split-K finishing */
 
     /* graph recording (graph_begin / graph_end / graph_launch) */
     int capturing;

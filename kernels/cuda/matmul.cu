@@ -24,59 +24,113 @@ __device__ __forceinline__ void s_load_x(float *xs, const float *x, int M, int K
     __syncthreads();
 }
 
-/* W (K, N): thread owns VEC adjacent columns; grid (column blocks, K splits) */
-template <typename T, int MM, int VEC>
-__global__ void __launch_bounds__(S_GEMV_THREADS)
-s_gemv_in_out(float *part, const float *x, const T *w, int M, int K, int N, int kc)
+/* Where the split partials go and how the last block of a column block finishes them. */
+typedef struct s_fin {
+    float *y;
+    const float *bias;       /* f32 or NULL */
+    float beta;
+    unsigned *counters;      /* one per column block, zero between calls; NULL: reduce later */
+} s_fin;
+
+/* Called by every thread of a block after its partials for columns [c0, c1) are written:
+ * the last of the `splits` blocks of this column block sums them in split order (so the
+ * result does not depend on timing), adds bias and beta*y, and re-arms the counter. */
+__device__ __forceinline__ void s_finish(const s_fin &f, const float *part, int M, int N,
+                                         int splits, int c0, int c1)
 {
-    extern __shared__ float xs[];
+    __shared__ int last;
+    if (f.counters == NULL) return;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(&f.counters[blockIdx.x], 1u) == (unsigned)(splits - 1);
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    int w = c1 - c0;
+    for (int i = threadIdx.x; i < M * w; i += blockDim.x) {
+        int m = i / w, n = c0 + (i - m * w);
+        float acc = 0.f;
+        for (int p = 0; p < splits; p++) acc += __ldcg(part + ((int64_t)p * M + m) * N + n);
+        if (f.bias) acc += f.bias[n];
+        float *yp = f.y + (int64_t)m * N + n;
+        *yp = f.beta != 0.f ? f.beta * *yp + acc : acc;
+    }
+    if (threadIdx.x == 0) f.counters[blockIdx.x] = 0;
+}
+
+#define S_UNROLL 8
+
+/* W (K, N): a block owns 32*VEC adjacent columns and a K chunk; its 8 warps take every 8th
+ * row of the chunk (lane = VEC columns, 8-byte or 16-byte loads, S_UNROLL rows in flight),
+ * then add their partial sums through shared memory; grid (column blocks, K splits) */
+#define S_IO_THREADS 256
+#define S_IO_WARPS (S_IO_THREADS / 32)
+template <typename T, int MM, int VEC>
+__global__ void __launch_bounds__(S_IO_THREADS)
+s_gemv_in_out(float *part, const float *x, const T *w, int M, int K, int N, int kc, s_fin f)
+{
+    extern __shared__ float sm[];
+    float *xs = sm, *red = sm + MM * kc;   /* red: [warp][MM][32*VEC] */
+    const int cols = 32 * VEC;
     int k0 = blockIdx.y * kc;
-    int n0 = (blockIdx.x * S_GEMV_THREADS + threadIdx.x) * VEC;
     s_load_x<MM>(xs, x, M, K, k0, kc);
     int kn = min(kc, K - k0);
-    if (n0 >= N) return;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int c0 = blockIdx.x * cols, n0 = c0 + lane * VEC;
     float acc[MM][VEC];
 #pragma unroll
     for (int m = 0; m < MM; m++)
 #pragma unroll
         for (int v = 0; v < VEC; v++) acc[m][v] = 0.f;
-    const T *wp = w + (int64_t)k0 * N + n0;
-    int k = 0;
-    for (; k + 4 <= kn; k += 4) {
-        s_vec<T, VEC> r[4];
+    if (n0 < N) {
+        const T *wp = w + (int64_t)k0 * N + n0;
+        int k = warp;
+        for (; k + S_IO_WARPS * (S_UNROLL - 1) < kn; k += S_IO_WARPS * S_UNROLL) {
+            s_vec<T, VEC> r[S_UNROLL];
 #pragma unroll
-        for (int u = 0; u < 4; u++) r[u] = *(const s_vec<T, VEC> *)(wp + (int64_t)(k + u) * N);
+            for (int u = 0; u < S_UNROLL; u++)
+                r[u] = *(const s_vec<T, VEC> *)(wp + (int64_t)(k + u * S_IO_WARPS) * N);
 #pragma unroll
-        for (int u = 0; u < 4; u++)
+            for (int u = 0; u < S_UNROLL; u++)
+#pragma unroll
+                for (int m = 0; m < MM; m++) {
+                    float xv = xs[m * kc + k + u * S_IO_WARPS];
+#pragma unroll
+                    for (int v = 0; v < VEC; v++) acc[m][v] += xv * cn_ld(r[u].v, v);
+                }
+        }
+        for (; k < kn; k += S_IO_WARPS) {
+            s_vec<T, VEC> r = *(const s_vec<T, VEC> *)(wp + (int64_t)k * N);
 #pragma unroll
             for (int m = 0; m < MM; m++) {
-                float xv = xs[m * kc + k + u];
+                float xv = xs[m * kc + k];
 #pragma unroll
-                for (int v = 0; v < VEC; v++) acc[m][v] += xv * cn_ld(r[u].v, v);
+                for (int v = 0; v < VEC; v++) acc[m][v] += xv * cn_ld(r.v, v);
             }
-    }
-    for (; k < kn; k++) {
-        s_vec<T, VEC> r = *(const s_vec<T, VEC> *)(wp + (int64_t)k * N);
-#pragma unroll
-        for (int m = 0; m < MM; m++) {
-            float xv = xs[m * kc + k];
-#pragma unroll
-            for (int v = 0; v < VEC; v++) acc[m][v] += xv * cn_ld(r.v, v);
         }
     }
-    float *pp = part + (int64_t)blockIdx.y * M * N + n0;
 #pragma unroll
     for (int m = 0; m < MM; m++)
-        if (m < M)
 #pragma unroll
-            for (int v = 0; v < VEC; v++) pp[(int64_t)m * N + v] = acc[m][v];
+        for (int v = 0; v < VEC; v++) red[(warp * MM + m) * cols + lane * VEC + v] = acc[m][v];
+    __syncthreads();
+    float *pp = part + (int64_t)blockIdx.y * M * N;
+    for (int i = threadIdx.x; i < M * cols; i += S_IO_THREADS) {
+        int m = i / cols, c = i - m * cols;
+        if (c0 + c >= N) continue;
+        float sum = 0.f;
+#pragma unroll
+        for (int ww = 0; ww < S_IO_WARPS; ww++) sum += red[(ww * MM + m) * cols + c];
+        pp[(int64_t)m * N + c0 + c] = sum;
+    }
+    s_finish(f, part, M, N, gridDim.y, c0, min(N, c0 + cols));
 }
 
 /* W (N, K): each warp owns S_ROWS rows, lanes stride over K by VEC; grid (row blocks, splits) */
 #define S_ROWS 4
 template <typename T, int MM, int VEC>
 __global__ void __launch_bounds__(S_GEMV_THREADS)
-s_gemv_out_in(float *part, const float *x, const T *w, int M, int K, int N, int kc)
+s_gemv_out_in(float *part, const float *x, const T *w, int M, int K, int N, int kc, s_fin f)
 {
     extern __shared__ float xs[];
     int k0 = blockIdx.y * kc;
@@ -84,38 +138,41 @@ s_gemv_out_in(float *part, const float *x, const T *w, int M, int K, int N, int 
     int kn = min(kc, K - k0);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int r0 = (blockIdx.x * (S_GEMV_THREADS / 32) + warp) * S_ROWS;
-    if (r0 >= N) return;
-    float acc[S_ROWS][MM];
+    if (r0 < N) {
+        float acc[S_ROWS][MM];
 #pragma unroll
-    for (int r = 0; r < S_ROWS; r++)
+        for (int r = 0; r < S_ROWS; r++)
 #pragma unroll
-        for (int m = 0; m < MM; m++) acc[r][m] = 0.f;
-    for (int k = lane * VEC; k < kn; k += 32 * VEC) {
-        s_vec<T, VEC> wr[S_ROWS];
+            for (int m = 0; m < MM; m++) acc[r][m] = 0.f;
+        for (int k = lane * VEC; k < kn; k += 32 * VEC) {
+            s_vec<T, VEC> wr[S_ROWS];
 #pragma unroll
-        for (int r = 0; r < S_ROWS; r++) {
-            int n = min(r0 + r, N - 1);
-            wr[r] = *(const s_vec<T, VEC> *)(w + (int64_t)n * K + k0 + k);
+            for (int r = 0; r < S_ROWS; r++) {
+                int n = min(r0 + r, N - 1);
+                wr[r] = *(const s_vec<T, VEC> *)(w + (int64_t)n * K + k0 + k);
+            }
+#pragma unroll
+            for (int m = 0; m < MM; m++) {
+                float xv[VEC];
+#pragma unroll
+                for (int v = 0; v < VEC; v++) xv[v] = xs[m * kc + k + v];
+#pragma unroll
+                for (int r = 0; r < S_ROWS; r++)
+#pragma unroll
+                    for (int v = 0; v < VEC; v++) acc[r][m] += xv[v] * cn_ld(wr[r].v, v);
+            }
         }
+        float *pp = part + (int64_t)blockIdx.y * M * N;
 #pragma unroll
-        for (int m = 0; m < MM; m++) {
-            float xv[VEC];
+        for (int r = 0; r < S_ROWS; r++)
 #pragma unroll
-            for (int v = 0; v < VEC; v++) xv[v] = xs[m * kc + k + v];
-#pragma unroll
-            for (int r = 0; r < S_ROWS; r++)
-#pragma unroll
-                for (int v = 0; v < VEC; v++) acc[r][m] += xv[v] * cn_ld(wr[r].v, v);
-        }
+            for (int m = 0; m < MM; m++) {
+                float sm = cn_warp_sum(acc[r][m]);
+                if (lane == 0 && m < M && r0 + r < N) pp[(int64_t)m * N + r0 + r] = sm;
+            }
     }
-    float *pp = part + (int64_t)blockIdx.y * M * N;
-#pragma unroll
-    for (int r = 0; r < S_ROWS; r++)
-#pragma unroll
-        for (int m = 0; m < MM; m++) {
-            float s = cn_warp_sum(acc[r][m]);
-            if (lane == 0 && m < M && r0 + r < N) pp[(int64_t)m * N + r0 + r] = s;
-        }
+    int c0 = blockIdx.x * (S_GEMV_THREADS / 32) * S_ROWS;
+    s_finish(f, part, M, N, gridDim.y, c0, min(N, c0 + (S_GEMV_THREADS / 32) * S_ROWS));
 }
 
 /* y = beta*y + sum of split partials + b */
@@ -140,29 +197,33 @@ typedef struct s_mm {
 
 template <typename T, int MM, int VEC>
 static void s_launch_gemv(cn_cuda *cx, float *part, const float *x, const T *w, const s_mm *p,
-                          int splits, int kc)
+                          int splits, int kc, const s_fin &f)
 {
     size_t smem = (size_t)MM * kc * sizeof(float);
     if (p->layout == CN_W_IN_OUT) {
-        dim3 grid((unsigned)CN_CEIL_DIV(p->N, S_GEMV_THREADS * VEC), (unsigned)splits);
-        s_gemv_in_out<T, MM, VEC><<<grid, S_GEMV_THREADS, smem, cx->stream>>>(
-            part, x, w, p->M, p->K, p->N, kc);
+        smem += (size_t)S_IO_WARPS * MM * 32 * VEC * sizeof(float);
+        if (smem > 48 * 1024)
+            cudaFuncSetAttribute(s_gemv_in_out<T, MM, VEC>,
+                                 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        dim3 grid((unsigned)CN_CEIL_DIV(p->N, 32 * VEC), (unsigned)splits);
+        s_gemv_in_out<T, MM, VEC><<<grid, S_IO_THREADS, smem, cx->stream>>>(
+            part, x, w, p->M, p->K, p->N, kc, f);
     } else {
         dim3 grid((unsigned)CN_CEIL_DIV(p->N, (S_GEMV_THREADS / 32) * S_ROWS), (unsigned)splits);
         s_gemv_out_in<T, MM, VEC><<<grid, S_GEMV_THREADS, smem, cx->stream>>>(
-            part, x, w, p->M, p->K, p->N, kc);
+            part, x, w, p->M, p->K, p->N, kc, f);
     }
 }
 
 template <typename T, int VEC>
 static void s_gemv_mm(cn_cuda *cx, float *part, const float *x, const T *w, const s_mm *p,
-                      int splits, int kc)
+                      int splits, int kc, const s_fin &f)
 {
-    if (p->M <= 1) s_launch_gemv<T, 1, VEC>(cx, part, x, w, p, splits, kc);
-    else if (p->M <= 2) s_launch_gemv<T, 2, VEC>(cx, part, x, w, p, splits, kc);
-    else if (p->M <= 4) s_launch_gemv<T, 4, VEC>(cx, part, x, w, p, splits, kc);
-    else if (p->M <= 8) s_launch_gemv<T, 8, VEC>(cx, part, x, w, p, splits, kc);
-    else s_launch_gemv<T, 16, VEC>(cx, part, x, w, p, splits, kc);
+    if (p->M <= 1) s_launch_gemv<T, 1, VEC>(cx, part, x, w, p, splits, kc, f);
+    else if (p->M <= 2) s_launch_gemv<T, 2, VEC>(cx, part, x, w, p, splits, kc, f);
+    else if (p->M <= 4) s_launch_gemv<T, 4, VEC>(cx, part, x, w, p, splits, kc, f);
+    else if (p->M <= 8) s_launch_gemv<T, 8, VEC>(cx, part, x, w, p, splits, kc, f);
+    else s_launch_gemv<T, 16, VEC>(cx, part, x, w, p, splits, kc, f);
 }
 
 static int s_mm_round(int M) { return M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16; }
@@ -177,7 +238,7 @@ static int s_gemv(cn_cuda *cx, cn_tensor *y, const float *x, const T *w, const s
     int64_t per_block_cols;
     if (p->layout == CN_W_IN_OUT) {
         vec = (aligned && p->N % 4 == 0) ? 4 : 1;
-        per_block_cols = (int64_t)S_GEMV_THREADS * vec;
+        per_block_cols = 32 * vec;
     } else {
         vec = (aligned && p->K % vec_full == 0) ? vec_full : 1;
         per_block_cols = (S_GEMV_THREADS / 32) * S_ROWS;
@@ -198,10 +259,17 @@ static int s_gemv(cn_cuda *cx, cn_tensor *y, const float *x, const T *w, const s
     float *out = (float *)y->data;
     float *part = (float *)cn_cuda_scratch(cx, (size_t)splits * p->M * p->N * sizeof(float));
     if (part == NULL) return CN_ENOMEM;
-    if (vec == 1) s_gemv_mm<T, 1>(cx, part, x, w, p, splits, kc);
-    else if (vec == 4) s_gemv_mm<T, 4>(cx, part, x, w, p, splits, kc);
-    else s_gemv_mm<T, 8>(cx, part, x, w, p, splits, kc);
+    s_fin f = { out, NULL, beta, NULL };
+    int fused = col_blocks <= CN_CUDA_COUNTERS && (b == NULL || b->type == CN_F32);
+    if (fused) {
+        f.counters = cx->counters;
+        f.bias = b ? (const float *)b->data : NULL;
+    }
+    if (vec == 1) s_gemv_mm<T, 1>(cx, part, x, w, p, splits, kc, f);
+    else if (vec == 4) s_gemv_mm<T, 4>(cx, part, x, w, p, splits, kc, f);
+    else s_gemv_mm<T, 8>(cx, part, x, w, p, splits, kc, f);
     CUDA_CHECK_LAUNCH("s_gemv");
+    if (fused) return CN_OK;
     int64_t total = (int64_t)p->M * p->N;
     int blocks = (int)(CN_CEIL_DIV(total, 256) > 4096 ? 4096 : CN_CEIL_DIV(total, 256));
     if (b == NULL)
@@ -309,7 +377,8 @@ int cn_cuda_matmul(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_te
     int rc = s_check(cx, y, x, w, layout, b, &p);
     if (rc) return rc;
     if (p.M == 0 || p.N == 0) return CN_OK;
-    if (p.M <= cx->gemv_max_m && p.K > 0) {
+    int gemv_max = layout == CN_W_OUT_IN ? cx->gemv_max_m_out_in : cx->gemv_max_m;
+    if (p.M <= gemv_max && p.K > 0) {
         CN_WDISPATCH(w->type, T, return s_gemv<T>(cx, y, (const float *)x->data,
                                                   (const T *)w->data, &p, b, beta));
     }
