@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT
+ * The client thread's private state, shared by client_thread.c (loop, connection, commands)
+ * and client_events.c (what the helper says). Only the client thread touches it.
+ */
+#ifndef CN_CT_IMPL_H
+#define CN_CT_IMPL_H
+
+#include "core.h"
+#include "link.h"
+
+enum { CN_REQ_NONE, CN_REQ_GEN, CN_REQ_CONT, CN_REQ_RERUN, CN_REQ_UPS };
+
+typedef struct cn_step {
+    char parent[64];
+    int n, chosen;
+    char node[CN_MAX_CAND][64];
+    cn_clip *clip[CN_MAX_CAND];   /* one reference each, owned here */
+} cn_step;
+
+struct cn_ct {
+    cn_core *c;
+    pthread_t th;
+    bool started;
+    atomic_bool quit, props_changed;
+    pthread_mutex_t rlock;        /* guards `restored` */
+    cn_restored *restored;
+
+    cn_props props;
+    const cn_link_ops *ops;
+    void *h;
+    cn_link_info info;
+    int64_t retry_at_ms, backoff_ms;
+    int spawned;                  /* we started a local helper (pid) */
+
+    char comp[64];
+    int depth, sel;
+    cn_step st[CN_MAX_STEPS];
+    int64_t play_start;
+    bool have_base;
+    uint64_t base44;
+
+    uint64_t req;
+    int req_kind, req_level, ups_step, ups_slot;
+    float *ups;                   /* level audio at 44.1 kHz from song offset 0 */
+    int64_t ups_len, ups_cap;
+};
+
+/* client_thread.c */
+void cn_ct_status(cn_ct *t, int code, int error, double progress, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void cn_ct_install(cn_ct *t, int slot, cn_clip *clip, int write, int step);
+void cn_ct_sync_saved(cn_ct *t);
+int64_t cn_ct_now_ms(void);
+
+/* client_events.c */
+void cn_ct_on_event(void *user, const cn_link_event *ev);
+int cn_ct_ready(const cn_step *s);
+
+#endif

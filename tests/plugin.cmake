@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: MIT
+# continuo.lv2 tests: realtime safety through a lilv-free host with an LD_PRELOAD shim, state,
+# bad input, ttl validation (sord_validate) and jalv under JACK's dummy driver.
+if(NOT TARGET continuo_lv2)
+  return()
+endif()
+set(CN_PT ${CMAKE_CURRENT_SOURCE_DIR}/plugin)
+set(CN_PLUGIN_ENV "CN_PLUGIN_BUNDLE=${CMAKE_BINARY_DIR}/lv2/continuo.lv2"
+    "CN_SOURCE_DIR=${CMAKE_SOURCE_DIR}" "CN_BINARY_DIR=${CMAKE_BINARY_DIR}")
+
+add_library(cn_rt_shim SHARED ${CN_PT}/rt_shim.c)
+target_link_libraries(cn_rt_shim PRIVATE ${CMAKE_DL_LIBS})
+add_library(cn_plugin_harness STATIC ${CN_PT}/harness.c ${CMAKE_CURRENT_SOURCE_DIR}/support/check.c)
+target_link_libraries(cn_plugin_harness PUBLIC cn_plugin_host m)
+target_include_directories(cn_plugin_harness PUBLIC ${CN_PT} ${CMAKE_SOURCE_DIR}/plugin ${CMAKE_CURRENT_SOURCE_DIR}/support)
+
+foreach(t test_plugin_rt test_plugin_state test_plugin_bad)
+  if(EXISTS ${CN_PT}/${t}.c)
+    add_executable(${t} ${CN_PT}/${t}.c)
+    target_link_libraries(${t} PRIVATE cn_plugin_harness ${CMAKE_DL_LIBS} m)
+    target_link_options(${t} PRIVATE -rdynamic)
+    add_dependencies(${t} continuo_lv2 cn_rt_shim)
+    add_test(NAME ${t} COMMAND ${t})
+    set_tests_properties(${t} PROPERTIES TIMEOUT 300 ENVIRONMENT
+      "${CN_PLUGIN_ENV};LD_PRELOAD=$<TARGET_FILE:cn_rt_shim>")
+  endif()
+endforeach()
+
+add_test(NAME plugin_ttl COMMAND sh ${CN_PT}/validate_ttl.sh ${CMAKE_BINARY_DIR}/lv2/continuo.lv2)
