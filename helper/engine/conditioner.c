@@ -91,7 +91,7 @@ int cn_conditioner_load(cn_conditioner *c, cn_modelfile *mf, cn_backend *be,
     snprintf(probe, sizeof probe, "%s.cond.model.1.0.%s.0.model.1.weight", S_PRE,
              c_res ? "blocks" : "model");
     if (!cn_modelfile_has(mf, probe)) c_res = !c_res;   /* name by what the file holds */
-    if (cn_tu_upload(be, mf, S_PRE ".x_emb.weight", 2, emb, &c->x_emb, err, errlen) ||
+    if (cn_tu_upload_f32(be, mf, S_PRE ".x_emb.weight", 2, emb, &c->x_emb, err, errlen) ||
         cn_tu_upload(be, mf, S_PRE ".ln.weight", 1, w, &c->ln_g, err, errlen) ||
         cn_tu_upload(be, mf, S_PRE ".ln.bias", 1, w, &c->ln_b, err, errlen) ||
         s_conv(c, mf, S_PRE ".cond.model.0", &c->in, 0, hp->width, hp->cond_width, 3, 1, 1, 1,
@@ -177,7 +177,8 @@ int cn_conditioner_forward(cn_conditioner *c, const cn_tensor *ids, int N, int T
     int f = cn_conditioner_factor(c), Tout = T * f, wmax = c->width;
     if (c->cond_width > wmax) wmax = c->cond_width;
     if (c->n_state > wmax) wmax = c->n_state;
-    if (cn_tensor_nelem(ids) != (int64_t)N * T || cn_tensor_nelem(out) != (int64_t)N * Tout * c->width)
+    if (cn_tensor_nelem(ids) != (int64_t)N * T ||
+        cn_tensor_nelem(out) != (int64_t)N * Tout * c->width)
         return snprintf(err, errlen, "conditioner: %d items x %d codes above give %d positions "
                         "x %d", N, T, Tout, c->width), CN_EINVAL;
     s_bufs b = { 0 };
@@ -188,9 +189,10 @@ int cn_conditioner_forward(cn_conditioner *c, const cn_tensor *ids, int N, int T
         goto done;
     int64_t ne[3] = { N, T, c->width }, nc[3] = { N, c->width, T };
     cn_tensor e = cn_tensor_make(b.e.data, CN_F32, 3, ne);       /* zero-filled */
+    cn_tensor e2 = cn_tensor_2d(b.e.data, CN_F32, (int64_t)N * T, c->width);
     cn_tensor et = cn_tensor_make(b.u.data, CN_F32, 3, nc);
     cn_tensor x = cn_tensor_make(b.x.data, CN_F32, 3, (int64_t[]){ N, c->cond_width, T });
-    if ((rc = o->embed_add(be, &e, &c->x_emb, ids)) || (rc = o->transpose(be, &et, &e)) ||
+    if ((rc = o->embed_add(be, &e2, &c->x_emb, ids)) || (rc = o->transpose(be, &et, &e)) ||
         (rc = o->conv1d(be, &x, &et, &c->in.w, &c->in.b, 1, 1, 1)))
         goto done;
     int t = T;

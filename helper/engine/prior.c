@@ -413,10 +413,11 @@ int cn_prior_debug_cond(cn_prior_state *st, float *y_cond, float *x_cond, float 
     size_t row = (size_t)in->width * sizeof(float);
     int rc = 0;
     if (y_cond) rc = be->ops->download(be, y_cond, st->y_cond.data, (size_t)st->n * row);
-    for (int n = 0; x_cond && st->x_cond.data && rc == 0 && n < st->n; n++)
+    for (int n = 0; x_cond && st->x_cond.data && rc == 0 && n < st->n; n++) {
+        size_t at = ((size_t)n * in->positions + in->prefix) * row;
         rc = be->ops->download(be, x_cond + (size_t)n * in->n_ctx * in->width,
-                               (char *)st->x_cond.data + ((size_t)n * in->positions + in->prefix) * row,
-                               (size_t)in->n_ctx * row);
+                               (char *)st->x_cond.data + at, (size_t)in->n_ctx * row);
+    }
     if (encoder_kv && st->enc_kv.data && rc == 0)
         rc = be->ops->download(be, encoder_kv, st->enc_kv.data, cn_tensor_bytes(&st->enc_kv));
     if (rc) snprintf(err, errlen, "download: %s", be->ops->last_error(be));

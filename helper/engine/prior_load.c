@@ -170,11 +170,11 @@ static int s_load_encoder(cn_prior *p, cn_modelfile *mf, char *err, size_t errle
         return -1;
     e->width = th.width;
     int64_t We = th.width, W = in->width;
-    if (cn_tu_upload(p->be, mf, "prime_prior.start_token", 2, (int64_t[]){ 1, We },
+    if (cn_tu_upload_f32(p->be, mf, "prime_prior.start_token", 2, (int64_t[]){ 1, We },
                      &e->start_token, err, errlen) ||
-        cn_tu_upload(p->be, mf, "prime_prior.x_emb.weight", 2,
+        cn_tu_upload_f32(p->be, mf, "prime_prior.x_emb.weight", 2,
                      (int64_t[]){ in->lyric_vocab, We }, &e->x_emb, err, errlen) ||
-        cn_tu_upload(p->be, mf, "prime_prior.pos_emb.pos_emb", 2,
+        cn_tu_upload_f32(p->be, mf, "prime_prior.pos_emb.pos_emb", 2,
                      (int64_t[]){ in->n_tokens, We }, &e->pos_emb, err, errlen) ||
         cn_tu_upload(p->be, mf, "prime_state_proj.w", 2, (int64_t[]){ We, W }, &e->proj_w,
                      err, errlen) ||
@@ -194,21 +194,21 @@ static int s_load_labels(cn_prior *p, cn_modelfile *mf, char *err, size_t errlen
     const cn_prior_info *in = &p->info;
     int64_t W = in->width;
     if (!in->has_labels)
-        return cn_tu_upload(p->be, mf, "prior.start_token", 2, (int64_t[]){ 1, W },
+        return cn_tu_upload_f32(p->be, mf, "prior.start_token", 2, (int64_t[]){ 1, W },
                             &p->start_token, err, errlen);
-    if (cn_tu_upload(p->be, mf, "y_emb.artist_emb.emb.weight", 2,
+    if (cn_tu_upload_f32(p->be, mf, "y_emb.artist_emb.emb.weight", 2,
                      (int64_t[]){ in->artist_bins, W }, &p->artist_emb, err, errlen) ||
-        cn_tu_upload(p->be, mf, "y_emb.bow_genre_emb.emb.weight", 2,
+        cn_tu_upload_f32(p->be, mf, "y_emb.bow_genre_emb.emb.weight", 2,
                      (int64_t[]){ in->genre_bins, W }, &p->genre_emb, err, errlen))
         return -1;
     if (!in->timing) return 0;
     int64_t t[2] = { in->t_bins, W };
-    return cn_tu_upload(p->be, mf, "y_emb.total_length_emb.emb.weight", 2, t, &p->total_emb,
-                        err, errlen) ||
-           cn_tu_upload(p->be, mf, "y_emb.absolute_pos_emb.emb.weight", 2, t, &p->abs_emb,
-                        err, errlen) ||
-           cn_tu_upload(p->be, mf, "y_emb.relative_pos_emb.emb.weight", 2, t, &p->rel_emb,
-                        err, errlen)
+    return cn_tu_upload_f32(p->be, mf, "y_emb.total_length_emb.emb.weight", 2, t,
+                            &p->total_emb, err, errlen) ||
+           cn_tu_upload_f32(p->be, mf, "y_emb.absolute_pos_emb.emb.weight", 2, t,
+                            &p->abs_emb, err, errlen) ||
+           cn_tu_upload_f32(p->be, mf, "y_emb.relative_pos_emb.emb.weight", 2, t,
+                            &p->rel_emb, err, errlen)
                ? -1 : 0;
 }
 
@@ -223,11 +223,11 @@ static int s_load(cn_prior *p, cn_modelfile *mf, char *err, size_t errlen)
     const cn_prior_info *in = &p->info;
     int64_t xe[2] = { in->seq_vocab, in->width }, pe[2] = { in->positions, in->width };
     cn_tensor tied;
-    if (cn_tu_upload(p->be, mf, "prior.x_emb.weight", 2, xe, &p->x_emb, err, errlen) ||
-        cn_tu_upload(p->be, mf, "prior.pos_emb.pos_emb", 2, pe, &p->pos_emb, err, errlen))
+    if (cn_tu_upload_f32(p->be, mf, "prior.x_emb.weight", 2, xe, &p->x_emb, err, errlen) ||
+        cn_tu_upload_f32(p->be, mf, "prior.pos_emb.pos_emb", 2, pe, &p->pos_emb, err, errlen))
         return -1;
     if (p->merged_decoder
-            ? cn_tu_upload(p->be, mf, "prior.x_out.weight", 2, xe, &p->x_out, err, errlen)
+            ? cn_tu_upload_f32(p->be, mf, "prior.x_out.weight", 2, xe, &p->x_out, err, errlen)
             : cn_modelfile_tensor(mf, "prior.x_out.weight", 2, xe, -1, &tied, err, errlen))
         return -1;
     if (s_load_labels(p, mf, err, errlen) ||

@@ -15,6 +15,10 @@
  * Returns 0, or -1 with the loader's or the backend's message in err. */
 int cn_tu_upload(cn_backend *be, cn_modelfile *mf, const char *name, int nd, const int64_t *ne,
                  cn_tensor *out, char *err, size_t errlen);
+/* The same, but always stored as F32 on the backend (F16 widened on the host): for tables the
+ * model copies rows of or adds with axpy, and small embeddings kept exact. */
+int cn_tu_upload_f32(cn_backend *be, cn_modelfile *mf, const char *name, int nd,
+                     const int64_t *ne, cn_tensor *out, char *err, size_t errlen);
 /* Zero-filled backend tensor of shape ne. Returns 0 or CN_ENOMEM (no message). */
 int cn_tu_alloc(cn_backend *be, cn_tensor *t, cn_dtype type, int nd, const int64_t *ne);
 /* Releases t's backend memory (if any) and clears the view. */

@@ -109,7 +109,8 @@ static int s_write(const s_model *m, const char *path, const char *hparams, cons
         cJSON *e = cJSON_AddObjectToObject(h, t->name), *sh = cJSON_AddArrayToObject(e, "shape");
         cJSON *of = cJSON_AddArrayToObject(e, "data_offsets");
         cJSON_AddStringToObject(e, "dtype", "F32");
-        for (int k = 0; k < t->nd; k++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->ne[k]));
+        for (int k = 0; k < t->nd; k++)
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->ne[k]));
         cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
         off += s_count(t) * 4;
         cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
@@ -236,7 +237,8 @@ static void s_make_inputs(s_run *r)
         for (int j = 0; j < in->n_tokens; j++)
             y[4 + in->genre_slots + j] = (int32_t)(s_rng(&rs) % (uint32_t)in->lyric_vocab);
         for (int t = 0; t < in->n_ctx; t++)
-            r->tok[n * in->n_ctx + t] = in->code_offset + (int32_t)(s_rng(&rs) % (uint32_t)in->vocab);
+            r->tok[n * in->n_ctx + t] =
+                in->code_offset + (int32_t)(s_rng(&rs) % (uint32_t)in->vocab);
     }
     if (in->code_offset > 0) r->tok[5] = 2;   /* a lyric id drawn at a code position */
 }
