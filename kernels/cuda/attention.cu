@@ -65,7 +65,10 @@ typedef struct s_attn {
     int splits;
     float scale;             /* applied to q.k: 1/sqrt(hd), as the reference's scale^2 */
     const int64_t *adv;
+    unsigned *counters;      /* per (row, head): fused combine; NULL: separate kernel */
 } s_attn;
+
+__device__ void s_combine(const s_attn &a, int nr, int h, float *wts, float *red);
 
 /* The keys of query position i among kl present: lo + m*step for m < count; *zero when the
  * output is defined as 0 (previous block of block 0). */
@@ -190,6 +193,18 @@ __global__ void __launch_bounds__(S_THREADS) s_attention(s_attn a)
             int d = threadIdx.x + t * S_THREADS;
             if (d < a.hd) pp[2 + d] = acc[t];
         }
+        if (a.counters == NULL) return;
+        /* the last split of this (row, head) to finish combines them all (fixed order) */
+        __shared__ int last;
+        unsigned *cnt = a.counters + nr * a.H + h;
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) last = atomicAdd(cnt, 1u) == (unsigned)(a.splits - 1);
+        __syncthreads();
+        if (!last) return;
+        __threadfence();
+        s_combine(a, nr, h, sc, red);
+        if (threadIdx.x == 0) *cnt = 0;
         return;
     }
     float inv = lrun > 0.f ? 1.0f / lrun : 0.f;
@@ -215,26 +230,33 @@ __global__ void __launch_bounds__(S_THREADS) s_attention(s_attn a)
     }
 }
 
-/* out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s; grid (N*q_len, H), splits <= 128 */
-__global__ void s_attn_combine(s_attn a)
+/* out = sum_s e^(m_s - M) acc_s / sum_s e^(m_s - M) l_s for (row nr, head h); splits <= 128,
+ * blockDim >= splits; wts holds 128 floats, red 32 (shared). Reads partials through L2. */
+__device__ void s_combine(const s_attn &a, int nr, int h, float *wts, float *red)
 {
-    __shared__ float wts[128];
-    __shared__ float red[32];
-    int nr = blockIdx.x, h = blockIdx.y;
     const float *pp = a.part + (int64_t)(nr * a.H + h) * a.splits * (a.hd + 2);
-    float m = threadIdx.x < a.splits ? pp[threadIdx.x * (a.hd + 2)] : -INFINITY;
+    float m = threadIdx.x < a.splits ? __ldcg(pp + threadIdx.x * (a.hd + 2)) : -INFINITY;
     float M = cn_block_max(m, red);
     float e = (m > -INFINITY) ? expf(m - M) : 0.f;
-    float L = cn_block_sum(threadIdx.x < a.splits ? e * pp[threadIdx.x * (a.hd + 2) + 1] : 0.f, red);
+    float l = threadIdx.x < a.splits ? __ldcg(pp + threadIdx.x * (a.hd + 2) + 1) : 0.f;
+    float L = cn_block_sum(e * l, red);
     if (threadIdx.x < 128) wts[threadIdx.x] = e;
     __syncthreads();
     float *orow = a.out + (int64_t)nr * a.S + h * a.hd;
     for (int d = threadIdx.x; d < a.hd; d += blockDim.x) {
         float o = 0.f;
         for (int s = 0; s < a.splits; s++)
-            if (wts[s] != 0.f) o += wts[s] * pp[s * (a.hd + 2) + 2 + d];
+            if (wts[s] != 0.f) o += wts[s] * __ldcg(pp + s * (a.hd + 2) + 2 + d);
         orow[d] = L > 0.f ? o / L : 0.f;
     }
+}
+
+/* the combine as its own kernel, for calls with more (row, head) pairs than counters */
+__global__ void s_attn_combine(s_attn a)
+{
+    __shared__ float wts[128];
+    __shared__ float red[32];
+    s_combine(a, blockIdx.x, blockIdx.y, wts, red);
 }
 
 /* the most keys a query of this call (or of a replay advancing it) can see */
@@ -318,6 +340,7 @@ int cn_cuda_attention(cn_backend *be, cn_tensor *out, const float *q, const floa
     a.probs_head = d->probs_head;
     a.scale = (float)(1.0 / sqrt((double)d->head_dim));
     a.adv = cn_cuda_adv(cx);
+    a.counters = NULL;
     int64_t blocks = (int64_t)rows * d->heads;
     a.splits = 1;
     if (probs == NULL && blocks < 2 * cx->sm_count) {
@@ -325,6 +348,7 @@ int cn_cuda_attention(cn_backend *be, cn_tensor *out, const float *q, const floa
         int64_t useful = CN_CEIL_DIV(s_max_keys(d), S_MIN_PER_SPLIT);
         if (a.splits > useful) a.splits = (int)(useful > 1 ? useful : 1);
         if (a.splits > 128) a.splits = 128;
+        if (blocks <= CN_CUDA_COUNTERS) a.counters = cx->counters;
         a.part = (float *)cn_cuda_scratch(cx, (size_t)blocks * a.splits * (a.hd + 2) * 4);
         if (a.part == NULL) return CN_ENOMEM;
     }
@@ -340,7 +364,7 @@ int cn_cuda_attention(cn_backend *be, cn_tensor *out, const float *q, const floa
     default: s_attention<4><<<grid, S_THREADS, smem, cx->stream>>>(a); break;
     }
     CUDA_CHECK_LAUNCH("s_attention");
-    if (a.splits > 1) {
+    if (a.splits > 1 && a.counters == NULL) {
         s_attn_combine<<<dim3((unsigned)rows, (unsigned)d->heads), 128, 0, cx->stream>>>(a);
         CUDA_CHECK_LAUNCH("s_attn_combine");
     }

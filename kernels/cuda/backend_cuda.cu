@@ -376,6 +376,8 @@ static int s_open(cn_cuda *cx, int dev, char *err, size_t errlen)
     if (cx->gemv_max_m > 16) cx->gemv_max_m = 16;
     /* the out_in kernel loses to cuBLAS from 3 rows on (H100): 2 unless the user set a value */
     cx->gemv_max_m_out_in = g ? cx->gemv_max_m : 2;
+    const char *bp = getenv("CN_CUDA_GEMV_BLOCKS_PER_SM");
+    cx->gemv_blocks_per_sm = bp && atoi(bp) > 0 ? atoi(bp) : 4;
     return 0;
 }
 

@@ -36,6 +36,7 @@ typedef struct cn_cuda {
     cn_dtype weight_dtype;       /* what upload_weight makes of 2-D F32 host weights */
     int gemv_max_m;              /* matmul with M <= this uses the split-K gemv kernels */
     int gemv_max_m_out_in;       /* the same for CN_W_OUT_IN weights */
+    int gemv_blocks_per_sm;      /* split-K target: this many blocks per multiprocessor */
 
     void *scratch;               /* one scratch buffer, grown on demand (stream ordered) */
     size_t scratch_bytes;

@@ -246,7 +246,7 @@ static int s_gemv(cn_cuda *cx, cn_tensor *y, const float *x, const T *w, const s
     int col_blocks = (int)CN_CEIL_DIV(p->N, per_block_cols);
     int mm = s_mm_round(p->M);
     int kc_max = (S_GEMV_SMEM / (mm * 4)) / 256 * 256;
-    int target = 4 * cx->sm_count;
+    int target = cx->gemv_blocks_per_sm * cx->sm_count;
     int splits = (int)CN_CEIL_DIV(target, col_blocks);
     /* partial sums (splits * M * N floats) stay under ~10% of the weight bytes */
     int max_splits = (int)((int64_t)p->K * (int64_t)sizeof(T) / (40 * (int64_t)p->M));

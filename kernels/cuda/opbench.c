@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * continuo-cuda-opbench: times single CUDA ops at released shapes (decode matmuls, attention
+ * continuo-cuda-opbench [peak GB/s] [matmul]: times single CUDA ops at released shapes (decode matmuls, attention
  * over a full cache, one recorded layer replayed as a graph). Prints figures; asserts nothing.
  */
 #include <stdio.h>
@@ -43,7 +43,7 @@ static cn_tensor s_t2(void *d, cn_dtype t, int64_t r, int64_t c) { return cn_ten
         (s_now() - t0_) / (reps);                                                            \
     })
 
-static void s_bench_matmul(cn_backend *be, cn_backend *be_blas, double peak_gbs)
+static void s_bench_matmul(cn_backend *be, cn_backend *be_blas, double peak_gbs, int short_run)
 {
     static const struct { const char *name; int K, N; } shapes[] = {
         { "5b c_attn 4800->3600", 4800, 3600 }, { "5b attn c_proj 1200->4800", 1200, 4800 },
@@ -55,6 +55,7 @@ static void s_bench_matmul(cn_backend *be, cn_backend *be_blas, double peak_gbs)
            "above), weight bytes / GPU time (peak %.0f GB/s)\n", peak_gbs);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int K = shapes[s].K, N = shapes[s].N;
+        if (short_run && (s == 1 || s == 3 || s == 5)) continue;
         cn_wlayout lay = strstr(shapes[s].name, "out_in") ? CN_W_OUT_IN : CN_W_IN_OUT;
         float *hw = calloc((size_t)K * N, 4);
         for (int64_t i = 0; i < (int64_t)K * N; i++) hw[i] = (float)((i * 7919) % 2001 - 1000) * 1e-4f;
@@ -70,6 +71,7 @@ static void s_bench_matmul(cn_backend *be, cn_backend *be_blas, double peak_gbs)
         free(hw);
         for (size_t m = 0; m < sizeof Ms / sizeof Ms[0]; m++) {
             int M = Ms[m];
+            if (short_run && M > 3) continue;
             void *x = s_rand_dev(be, (int64_t)M * K, 1), *y = be->ops->alloc(be, (size_t)M * N * 4);
             void *xb = s_rand_dev(be_blas, (int64_t)M * K, 1);
             void *yb = be_blas->ops->alloc(be_blas, (size_t)M * N * 4);
@@ -202,9 +204,12 @@ int main(int argc, char **argv)
         printf("continuo-cuda-opbench: %s\n", err);
         return 1;
     }
-    s_bench_matmul(be, blas, peak);
-    s_bench_attention(be);
-    s_bench_graph(be);
+    int only_mm = argc > 2 && strcmp(argv[2], "matmul") == 0;
+    s_bench_matmul(be, blas, peak, only_mm);
+    if (!only_mm) {
+        s_bench_attention(be);
+        s_bench_graph(be);
+    }
     cn_backend_destroy(&blas);
     cn_backend_destroy(&be);
     return 0;
