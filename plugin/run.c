@@ -115,6 +115,39 @@ static void s_forge_set(cn_core *c, LV2_URID key, LV2_URID type, const char *s)
     lv2_atom_forge_pop(f, &fr);
 }
 
+/* Appends the decimal digits of v; no stdio on the audio thread. */
+static char *s_num(char *at, const char *end, uint32_t v)
+{
+    char tmp[12];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) && n < 11);
+    while (n && at < end)
+        *at++ = tmp[--n];
+    return at;
+}
+
+static char *s_str(char *at, const char *end, const char *s)
+{
+    while (*s && at < end)
+        *at++ = *s++;
+    return at;
+}
+
+/* "lyrics is 4999 bytes; at most 4095 (ignored)" into text (CN_TEXT_CAP). */
+static void s_too_long(char *text, const char *name, uint32_t size, uint32_t max)
+{
+    const char *end = text + CN_TEXT_CAP - 1;
+    char *at = s_str(text, end, name);
+    at = s_str(at, end, " is ");
+    at = s_num(at, end, size ? size - 1 : 0);
+    at = s_str(at, end, " bytes; at most ");
+    at = s_num(at, end, max);
+    at = s_str(at, end, " (ignored)");
+    *at = '\0';
+}
+
 static void s_on_set(cn_core *c, const LV2_Atom_Object *obj)
 {
     const LV2_Atom *prop = NULL, *val = NULL;
@@ -129,7 +162,7 @@ static void s_on_set(cn_core *c, const LV2_Atom_Object *obj)
         c->rt.error = 1;
         c->rt.status = CN_ST_ERROR;
         c->rt.text_dirty = true;
-        memcpy(c->rt.text, "property value too long; ignored", 33);
+        s_too_long(c->rt.text, cn_prop_defs[idx].name, val->size, cn_prop_defs[idx].max_len);
         return;
     }
     cn_msg m = { .i0 = idx };
