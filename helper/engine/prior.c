@@ -25,7 +25,8 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
     st->n = n_items;
     st->max_chunk = max_chunk;
     int rc = cn_tf_state_init(&st->tfs, &p->tf, n_items, in->positions, max_chunk,
-                              in->lyrics == CN_LYRICS_ENCODER ? in->n_tokens : 0, err, errlen);
+                              in->lyrics == CN_LYRICS_ENCODER ? in->n_tokens : 0, 1, err,
+                              errlen);
     if (rc) {
         free(st);
         return rc;
@@ -43,6 +44,20 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
     }
     *out = st;
     return 0;
+}
+
+size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int windowed)
+{
+    const cn_prior_info *in = &p->info;
+    if (max_chunk <= 0) max_chunk = in->chunk_size;
+    if (max_chunk > in->positions) max_chunk = in->positions;
+    size_t N = (size_t)n_items, R = N * (size_t)max_chunk, f = sizeof(float);
+    size_t scratch = R * f * (size_t)(in->width * 3 + 3 * p->tf.S + p->tf.S + p->tf.mlp +
+                                      in->seq_vocab) + R * 4 + N * 4;
+    size_t cond = N * f * (size_t)in->width * (1 + (size_t)in->positions + (size_t)in->n_tokens);
+    int n_enc = in->lyrics == CN_LYRICS_ENCODER ? in->n_tokens : 0;
+    return cn_tf_cache_bytes_for(&p->tf, n_items, in->positions, n_enc, windowed) + scratch +
+           cond;
 }
 
 void cn_prior_state_free(cn_prior_state **pst)
@@ -137,8 +152,8 @@ static int s_prime(cn_prior_state *st, const int32_t *first, const int32_t *seq,
         free(last);
         return snprintf(err, errlen, "out of memory"), CN_ENOMEM;
     }
-    for (int k0 = 0; k0 < K && rc == 0; k0 += chunk) {
-        int len = K - k0 < chunk ? K - k0 : chunk;
+    for (int k0 = 0, len = 0; k0 < K && rc == 0; k0 += len) {
+        len = cn_tf_chunk_limit(&st->tfs, st->pos, K - k0 < chunk ? K - k0 : chunk);
         for (int n = 0; n < N; n++)
             for (int r = 0; r < len; r++) {
                 int k = k0 + r;
@@ -298,8 +313,7 @@ static int s_full_chunks(cn_prior_state *st, const int32_t *inputs, int P, int L
     cn_prior *p = st->p;
     const cn_prior_info *in = &p->info;
     int N = st->n, C = st->max_chunk, rc = 0;
-    int cross = alignment && p->tf.layers[in->alignment_layer].type == CN_ATTN_CROSS;
-    int kmax = cross ? in->n_tokens : in->positions;
+    int kmax = alignment ? cn_tf_k_len(&st->tfs, in->alignment_layer, in->positions - 1, 1) : 0;
     cn_tensor pr = { 0 };
     size_t tmpn = (size_t)N * C * (kmax > in->seq_vocab ? kmax : in->seq_vocab);
     float *tmp = malloc(tmpn * sizeof *tmp);
@@ -309,8 +323,9 @@ static int s_full_chunks(cn_prior_state *st, const int32_t *inputs, int P, int L
         rc = CN_ENOMEM;
         snprintf(err, errlen, "out of memory for the full forward of %d items", N);
     }
-    for (int a0 = 0; a0 < P && rc == 0; a0 += C) {
-        int len = P - a0 < C ? P - a0 : C, k_len = cross ? in->n_tokens : a0 + len;
+    for (int a0 = 0, len = 0; a0 < P && rc == 0; a0 += len) {
+        len = cn_tf_chunk_limit(&st->tfs, a0, P - a0 < C ? P - a0 : C);
+        int k_len = alignment ? cn_tf_k_len(&st->tfs, in->alignment_layer, a0, len) : 0;
         for (int n = 0; n < N; n++)
             memcpy(chunk + (int64_t)n * len, inputs + (int64_t)n * P + a0,
                    (size_t)len * sizeof *chunk);

@@ -78,6 +78,10 @@ int cn_prior_layer_type(const cn_prior *p, int encoder, int layer);
 int cn_prior_state_new(cn_prior_state **st, cn_prior *p, int n_items, int max_chunk,
                        char *err, size_t errlen);
 void cn_prior_state_free(cn_prior_state **st);
+/* Backend bytes a state for n_items takes (key/value cache, conditioning and scratch), for
+ * choosing a batch size before making one; windowed = 0 gives the size without the windowed
+ * cache (every layer keeping every position), for comparison. */
+size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int windowed);
 /* Positions already in the cache (the next step computes position cn_prior_state_pos). */
 int cn_prior_state_pos(const cn_prior_state *st);
 

@@ -180,7 +180,7 @@ static int s_encoder(cn_prior_state *st, const int32_t *y, char *err, size_t err
     int64_t R = (int64_t)N * T;
     cn_tf_state es;
     cn_tensor x = { 0 }, ids = { 0 };
-    if ((rc = cn_tf_state_init(&es, &e->tf, N, T, T, 0, err, errlen))) return rc;
+    if ((rc = cn_tf_state_init(&es, &e->tf, N, T, T, 0, 0, err, errlen))) return rc;
     int32_t *h = malloc((size_t)R * sizeof *h);
     if (!h) {
         rc = CN_ENOMEM;

@@ -240,6 +240,11 @@ static int s_load(cn_prior *p, cn_modelfile *mf, char *err, size_t errlen)
         return snprintf(err, errlen, "hparams: alignment layer %d / head %d outside %d layers x "
                         "%d heads", in->alignment_layer, in->alignment_head, in->depth,
                         in->heads), -1;
+    int at = in->alignment_layer >= 0 ? (int)p->tf.layers[in->alignment_layer].type : 6;
+    if (at == CN_ATTN_BLOCK || at == CN_ATTN_PREV_BLOCK)
+        return snprintf(err, errlen, "hparams: alignment layer %d has block attention (type "
+                        "%d); only dense, transpose, cross or prime layers can align lyrics",
+                        in->alignment_layer, at), -1;
     p->info.block_len = p->tf.block_len;
     p->info.prime_keys = in->prefix > 0 ? p->tf.prime_len : 0;
     p->info.enc_depth = in->lyrics == CN_LYRICS_ENCODER ? p->enc.tf.depth : 0;

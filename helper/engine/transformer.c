@@ -145,8 +145,31 @@ int cn_tf_cross_layers(const cn_transformer *tf)
     return n;
 }
 
+/* Cache rows layer d keeps per item (see cn_tf_state). */
+static int s_rows(const cn_transformer *tf, int d, int cap, int n_enc, int windowed)
+{
+    int c = tf->block_len;
+    switch (tf->layers[d].type) {
+    case CN_ATTN_CROSS: return n_enc;
+    case CN_ATTN_BLOCK: return windowed ? c : cap;
+    case CN_ATTN_PREV_BLOCK: return windowed ? 2 * c : cap;
+    case CN_ATTN_PRIME: return windowed && tf->prime_len < cap ? tf->prime_len : cap;
+    default: return cap;
+    }
+}
+
+size_t cn_tf_cache_bytes_for(const cn_transformer *tf, int n_items, int cap, int n_enc,
+                             int windowed)
+{
+    size_t b = 0;
+    for (int d = 0; d < tf->depth; d++)
+        b += 2 * sizeof(float) * (size_t)n_items * (size_t)tf->S *
+             (size_t)s_rows(tf, d, cap, n_enc, windowed);
+    return b;
+}
+
 int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int cap,
-                     int max_len, int n_enc, char *err, size_t errlen)
+                     int max_len, int n_enc, int windowed, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
     st->tf = tf;
@@ -154,6 +177,12 @@ int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int
     st->cap = cap;
     st->max_len = max_len;
     st->n_enc = n_enc;
+    st->windowed = windowed;
+    for (int d = 0; d < tf->depth; d++) {
+        cn_attn_type t = tf->layers[d].type;
+        st->has_block |= t == CN_ATTN_BLOCK || t == CN_ATTN_PREV_BLOCK;
+        st->has_prime |= t == CN_ATTN_PRIME;
+    }
     if (n_items < 1 || cap < 1 || max_len < 1)
         return snprintf(err, errlen, "transformer state: %d items x %d positions, chunks of %d: "
                         "all must be at least 1", n_items, cap, max_len), -1;
@@ -163,9 +192,10 @@ int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int
     cn_backend *be = tf->be;
     st->k = calloc((size_t)tf->depth, sizeof *st->k);
     st->v = calloc((size_t)tf->depth, sizeof *st->v);
-    if (!st->k || !st->v) goto oom;
+    st->rows = calloc((size_t)tf->depth, sizeof *st->rows);
+    if (!st->k || !st->v || !st->rows) goto oom;
     for (int d = 0; d < tf->depth; d++) {
-        int rows = tf->layers[d].type == CN_ATTN_CROSS ? n_enc : cap;
+        int rows = st->rows[d] = s_rows(tf, d, cap, n_enc, windowed);
         int64_t ne[3] = { n_items, rows, tf->S };
         if (cn_tu_alloc(be, &st->k[d], CN_F32, 3, ne) ||
             cn_tu_alloc(be, &st->v[d], CN_F32, 3, ne))
@@ -194,6 +224,7 @@ void cn_tf_state_free(cn_tf_state *st)
     for (int d = 0; st->v && d < st->tf->depth; d++) cn_tu_release(be, &st->v[d]);
     free(st->k);
     free(st->v);
+    free(st->rows);
     cn_tu_release(be, &st->h);
     cn_tu_release(be, &st->qkv);
     cn_tu_release(be, &st->att);
@@ -228,6 +259,66 @@ int cn_tf_set_encoder(cn_tf_state *st, const cn_tensor *enc, char *err, size_t e
     return rc;
 }
 
+int cn_tf_chunk_limit(const cn_tf_state *st, int pos0, int want)
+{
+    int len = want < st->max_len ? want : st->max_len;
+    int c = st->tf->block_len, P = st->tf->prime_len;
+    if (len > st->cap - pos0) len = st->cap - pos0;
+    if (st->windowed && st->has_block && len > c - pos0 % c) len = c - pos0 % c;
+    if (st->windowed && st->has_prime && pos0 < P && len > P - pos0) len = P - pos0;
+    return len;
+}
+
+size_t cn_tf_cache_bytes(const cn_tf_state *st)
+{
+    return cn_tf_cache_bytes_for(st->tf, st->n_items, st->cap, st->n_enc, st->windowed);
+}
+
+/* Where a chunk at pos0 goes in layer d's cache and how its queries address it: rows written
+ * from *store (n_store of them), query positions from *q0, keys present *k_len. Windowed
+ * block layers work in block-relative positions (the key sets only depend on the position
+ * within the block and the block's parity there). */
+static void s_addressing(const cn_tf_state *st, int d, int pos0, int len, int *store,
+                         int *n_store, int *q0, int *k_len)
+{
+    const cn_transformer *tf = st->tf;
+    int c = tf->block_len, rows = st->rows[d];
+    *store = *q0 = pos0;
+    *n_store = len;
+    *k_len = pos0 + len;
+    switch (tf->layers[d].type) {
+    case CN_ATTN_CROSS:
+        *n_store = 0;
+        *k_len = st->n_enc;
+        break;
+    case CN_ATTN_BLOCK:
+        if (!st->windowed) break;
+        *store = *q0 = pos0 % c;
+        *k_len = *q0 + len;
+        break;
+    case CN_ATTN_PREV_BLOCK: {
+        if (!st->windowed) break;
+        int b = pos0 / c;
+        *store = pos0 % (2 * c);        /* block b lives in ring slot b mod 2 */
+        *q0 = b == 0 ? pos0 : c * ((b - 1) % 2 + 1) + pos0 % c;
+        *k_len = 2 * c;
+        break;
+    }
+    case CN_ATTN_PRIME:
+        if (pos0 >= rows) *n_store = 0;
+        if (*k_len > rows) *k_len = rows;
+        break;
+    default: break;
+    }
+}
+
+int cn_tf_k_len(const cn_tf_state *st, int d, int pos0, int len)
+{
+    int store, n_store, q0, k_len;
+    s_addressing(st, d, pos0, len, &store, &n_store, &q0, &k_len);
+    return k_len;
+}
+
 /* One ResAttnBlock over R = N*len rows of x: a = Attn(LN0(x)); m = MLP(LN1(x + a));
  * x += a; x += m. */
 static int s_layer(cn_tf_state *st, int d, cn_tensor *x, int pos0, int len, int probs_head,
@@ -244,19 +335,21 @@ static int s_layer(cn_tf_state *st, int d, cn_tensor *x, int pos0, int len, int 
     cn_tensor att = cn_tensor_2d(st->att.data, CN_F32, R, S);
     cn_tensor a = cn_tensor_2d(st->a.data, CN_F32, R, W);
     cn_tensor mh = cn_tensor_2d(st->mh.data, CN_F32, R, tf->mlp);
+    int store, n_store, q0, k_len;
+    s_addressing(st, d, pos0, len, &store, &n_store, &q0, &k_len);
     cn_attn_desc ad = {
         .type = L->type, .n_items = st->n_items, .heads = tf->heads, .head_dim = tf->head_dim,
-        .q_len = len, .q_pos0 = pos0, .q_row_stride = (int)(cross ? S : 3 * S),
-        .k_len = cross ? st->n_enc : pos0 + len, .k_stride = cross ? st->n_enc : st->cap,
+        .q_len = len, .q_pos0 = q0, .q_row_stride = (int)(cross ? S : 3 * S),
+        .k_len = k_len, .k_stride = st->rows[d],
         .block_len = tf->block_len, .prime_len = tf->prime_len, .probs_head = probs_head,
     };
     int rc;
     if ((rc = o->layernorm(be, &h, x, &L->ln0_g, &L->ln0_b, 1e-5f)) ||
         (rc = o->matmul(be, &qkv, &h, &L->attn_w, CN_W_IN_OUT, &L->attn_b, 0.0f)))
         return rc;
-    if (!cross && (rc = o->kv_store(be, &st->k[d], &st->v[d], &qkv, st->n_items, len,
-                                    (int)(3 * S), (int)S, (int)(2 * S), (int)S, pos0,
-                                    st->cap)))
+    if (n_store > 0 && (rc = o->kv_store(be, &st->k[d], &st->v[d], &qkv, st->n_items, len,
+                                         (int)(3 * S), (int)S, (int)(2 * S), (int)S, store,
+                                         st->rows[d])))
         return rc;
     if ((rc = o->attention(be, &att, qkv.data, st->k[d].data, st->v[d].data, &ad, probs)) ||
         (rc = o->matmul(be, &a, &att, &L->proj_w, CN_W_IN_OUT, &L->proj_b, 0.0f)) ||
@@ -275,10 +368,11 @@ int cn_tf_forward(cn_tf_state *st, cn_tensor *x, int pos0, int len, int probs_la
                   int probs_head, cn_tensor *probs, char *err, size_t errlen)
 {
     const cn_transformer *tf = st->tf;
-    if (len < 1 || len > st->max_len || pos0 < 0 || pos0 + len > st->cap)
+    if (len < 1 || pos0 < 0 || pos0 >= st->cap || len > cn_tf_chunk_limit(st, pos0, len))
         return snprintf(err, errlen, "transformer: positions %d..%d do not fit a cache of %d "
-                        "positions in chunks of at most %d", pos0, pos0 + len - 1, st->cap,
-                        st->max_len), CN_EINVAL;
+                        "positions in chunks of at most %d%s", pos0, pos0 + len - 1, st->cap,
+                        st->max_len, st->windowed ? " that stay inside one block" : ""),
+               CN_EINVAL;
     if (cn_tensor_nelem(x) != (int64_t)st->n_items * len * tf->width)
         return snprintf(err, errlen, "transformer: input must be %d items x %d positions x %d",
                         st->n_items, len, tf->width), CN_EINVAL;

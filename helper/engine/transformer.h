@@ -61,11 +61,18 @@ void cn_transformer_free(cn_transformer *tf);
 int cn_tf_cross_layers(const cn_transformer *tf);
 
 /* Per-item key/value cache and scratch for n_items sequences of up to `cap` positions, run in
- * chunks of at most max_len positions per item; n_enc encoder rows for cross layers. */
+ * chunks of at most max_len positions per item; n_enc encoder rows for cross layers.
+ * A windowed cache keeps only what later queries read (facts 9.4): block layers (type 1) one
+ * block, previous-block layers (type 3) a ring of two blocks, prime layers (type 7) the P prime
+ * keys, dense and transpose layers every position; its chunks must then stay inside one block
+ * and on one side of P (cn_tf_chunk_limit). Without windowing every layer keeps every
+ * position and a chunk may span blocks. */
 typedef struct cn_tf_state {
     const cn_transformer *tf;
-    int n_items, cap, max_len, n_enc;
-    cn_tensor *k, *v;       /* per layer: (N, cap, S), cross layers (N, n_enc, S) */
+    int n_items, cap, max_len, n_enc, windowed;
+    int has_block, has_prime;   /* some layer is of type 1 or 3 / of type 7 */
+    int *rows;              /* per layer: cache rows per item */
+    cn_tensor *k, *v;       /* per layer: (N, rows, S) */
     cn_tensor h, qkv, att, a, mh;   /* scratch: (N*max_len, W / 3S / S / W / M) */
     /* Optional observer (debugging): called with layer -1 on the input of a chunk, then with
      * each layer's output x (N*len, W); a non-zero return stops the forward with that status. */
@@ -74,7 +81,16 @@ typedef struct cn_tf_state {
 } cn_tf_state;
 
 int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int cap,
-                     int max_len, int n_enc, char *err, size_t errlen);
+                     int max_len, int n_enc, int windowed, char *err, size_t errlen);
+/* The longest chunk (at most want) that may start at pos0. */
+int cn_tf_chunk_limit(const cn_tf_state *st, int pos0, int want);
+/* Keys layer d's attention call sees for a chunk at pos0 (the probs row length). */
+int cn_tf_k_len(const cn_tf_state *st, int d, int pos0, int len);
+/* Backend bytes of the key/value cache: of a state, or of one that cn_tf_state_init would
+ * make with these arguments. */
+size_t cn_tf_cache_bytes(const cn_tf_state *st);
+size_t cn_tf_cache_bytes_for(const cn_transformer *tf, int n_items, int cap, int n_enc,
+                             int windowed);
 void cn_tf_state_free(cn_tf_state *st);
 
 /* Fills every cross layer's keys and values from enc (N*n_enc, enc_width) backend rows
@@ -83,9 +99,9 @@ int cn_tf_set_encoder(cn_tf_state *st, const cn_tensor *enc, char *err, size_t e
 
 /* Runs positions pos0 .. pos0+len-1 of every item through all layers: x (N*len, W) backend
  * rows, item-major, updated in place; their keys and values are stored in the cache so later
- * calls see them. Positions before pos0 must already be in the cache; len <= max_len.
- * With probs != NULL, layer probs_layer writes head probs_head's attention probabilities
- * (N, len, k_len) there, k_len = pos0+len (or n_enc for a cross layer). */
+ * calls see them. Positions before pos0 must already be in the cache; len at most
+ * cn_tf_chunk_limit(st, pos0, max_len). With probs != NULL, layer probs_layer (type 0, 2, 6
+ * or 7) writes head probs_head's attention probabilities (N, len, cn_tf_k_len) there. */
 int cn_tf_forward(cn_tf_state *st, cn_tensor *x, int pos0, int len, int probs_layer,
                   int probs_head, cn_tensor *probs, char *err, size_t errlen);
 

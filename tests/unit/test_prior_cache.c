@@ -419,6 +419,11 @@ static void s_model_checks(cn_backend *be, const char *name, const char *path, c
     if (!ok) return;
     r.in = cn_prior_info_get(r.p);
     s_check_types(&r, types, n_types);
+    size_t win = cn_prior_state_bytes(r.p, S_N, 0, 1), all = cn_prior_state_bytes(r.p, S_N, 0, 0);
+    char detail[128];
+    snprintf(detail, sizeof detail, "%zu bytes windowed, %zu keeping every position", win, all);
+    snprintf(what, sizeof what, "%s: the windowed cache is smaller", name);
+    cn_check_true(&s_c, what, win < all, detail);
     s_make_inputs(&r);
     const cn_prior_info *in = r.in;
     r.full = calloc((size_t)S_N * in->positions * in->seq_vocab, sizeof *r.full);
