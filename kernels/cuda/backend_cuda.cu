@@ -210,11 +210,13 @@ static int s_mem_info(cn_backend *be, size_t *free_bytes, size_t *total_bytes)
 
 /* ---- weights ---- */
 
-/* The device dtype of a host weight: 2-D matrices (projections, embeddings) become bf16 (or
- * what CN_CUDA_WEIGHTS says), fp16 ones stay fp16; vectors and conv kernels stay f32. */
+/* The device dtype of a host weight: 2-D matrices of at least weight_min_elems elements
+ * (projections, embeddings of released models) become bf16 (or what CN_CUDA_WEIGHTS says), fp16
+ * ones stay fp16; vectors, conv kernels and small matrices (the VQ-VAE codebooks, 2048 x 64,
+ * so codes match the CPU; tiny test models) stay f32. */
 static cn_dtype s_weight_dtype(const cn_cuda *cx, const cn_tensor *host)
 {
-    if (host->nd != 2) return CN_F32;
+    if (host->nd != 2 || cn_nelem(host) < cx->weight_min_elems) return CN_F32;
     if (host->type == CN_F16 && cx->weight_dtype != CN_F32) return CN_F16;
     return cx->weight_dtype;
 }
@@ -376,6 +378,8 @@ static int s_open(cn_cuda *cx, int dev, char *err, size_t errlen)
     if (cx->gemv_max_m > 16) cx->gemv_max_m = 16;
     /* the out_in kernel loses to cuBLAS from 3 rows on (H100): 2 unless the user set a value */
     cx->gemv_max_m_out_in = g ? cx->gemv_max_m : 2;
+    const char *me = getenv("CN_CUDA_WEIGHTS_MIN_ELEMS");
+    cx->weight_min_elems = me && *me ? atoll(me) : (int64_t)1 << 18;
     const char *bp = getenv("CN_CUDA_GEMV_BLOCKS_PER_SM");
     cx->gemv_blocks_per_sm = bp && atoi(bp) > 0 ? atoi(bp) : 4;
     return 0;

@@ -34,6 +34,7 @@ typedef struct cn_cuda {
     char err[768];
     int sticky;                  /* a sticky error happened: every op now returns CN_EFATAL */
     cn_dtype weight_dtype;       /* what upload_weight makes of 2-D F32 host weights */
+    int64_t weight_min_elems;    /* smaller 2-D weights (codebooks, tiny models) stay f32 */
     int gemv_max_m;              /* matmul with M <= this uses the split-K gemv kernels */
     int gemv_max_m_out_in;       /* the same for CN_W_OUT_IN weights */
     int gemv_blocks_per_sm;      /* split-K target: this many blocks per multiprocessor */

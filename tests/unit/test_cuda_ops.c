@@ -573,9 +573,39 @@ static void s_test_graph(void)
     o->release(g_gpu, dw.data);
 }
 
+/* upload_weight's default dtype choice: codebook-sized matrices stay f32, large ones bf16 */
+static void s_test_policy(void)
+{
+    char err[256];
+    unsetenv("CN_CUDA_WEIGHTS_MIN_ELEMS");
+    cn_backend *be = cn_backend_new("cuda", err, sizeof err);
+    if (be == NULL) {
+        cn_check_true(&g_c, "default-policy cuda backend", 0, err);
+        return;
+    }
+    float *a = calloc(2048 * 512, 4);
+    cn_tensor cb = s_t(a, CN_F32, 2, 2048, 64, 0), big = s_t(a, CN_F32, 2, 1024, 512, 0);
+    cn_tensor vec = s_t(a, CN_F32, 1, 4800, 0, 0), dcb, dbig, dvec;
+    int rc = be->ops->upload_weight(be, &dcb, &cb) | be->ops->upload_weight(be, &dbig, &big) |
+             be->ops->upload_weight(be, &dvec, &vec);
+    char what[160];
+    snprintf(what, sizeof what, "upload_weight: codebook (2048, 64) -> %s, (1024, 512) -> %s, "
+             "vector -> %s", dcb.type == CN_F32 ? "f32" : "not f32",
+             dbig.type == CN_BF16 ? "bf16" : "not bf16", dvec.type == CN_F32 ? "f32" : "not f32");
+    cn_check_true(&g_c, what, rc == 0 && dcb.type == CN_F32 && dbig.type == CN_BF16 &&
+                  dvec.type == CN_F32, be->ops->last_error(be));
+    be->ops->release(be, dcb.data);
+    be->ops->release(be, dbig.data);
+    be->ops->release(be, dvec.data);
+    free(a);
+    cn_backend_destroy(&be);
+}
+
 int main(void)
 {
     char err[512];
+    /* the test matrices are small: make every 2-D weight bf16 as large released ones are */
+    setenv("CN_CUDA_WEIGHTS_MIN_ELEMS", "0", 1);
     g_gpu = cn_backend_new("cuda", err, sizeof err);
     if (g_gpu == NULL) {
         printf("skipped: %s\n", err);
@@ -614,6 +644,7 @@ int main(void)
     s_test_codebook();
     s_test_sample();
     s_test_graph();
+    s_test_policy();
     cn_backend_destroy(&g_gpu32);
     cn_backend_destroy(&g_gpu16);
     cn_backend_destroy(&g_gpu);
