@@ -59,11 +59,15 @@ static uint32_t s_rng(uint32_t *s)
 }
 
 /* Norm gains near 1, everything else small noise: keeps activations finite at any depth. */
-static float s_value(const char *key, uint32_t *rs)
+static int s_is_gain(const char *key)
+{
+    size_t n = strlen(key);
+    return n > 7 && strcmp(key + n - 7, ".weight") == 0 && strstr(key, "ln") != NULL;
+}
+
+static float s_value(int is_gain, uint32_t *rs)
 {
     float u = (float)(s_rng(rs) & 0xffffff) / 16777216.0f - 0.5f;
-    size_t n = strlen(key);
-    int is_gain = n > 7 && strcmp(key + n - 7, ".weight") == 0 && strstr(key, "ln");
     return is_gain ? 1.0f + 0.1f * u : 0.04f * u;
 }
 
@@ -72,9 +76,10 @@ static int s_write_tensor(FILE *f, const char *key, int64_t count, int f16, uint
     enum { CHUNK = 1 << 16 };
     static float buf[CHUNK];
     static uint16_t hbuf[CHUNK];
+    int gain = s_is_gain(key);
     for (int64_t done = 0; done < count;) {
         int64_t n = count - done < CHUNK ? count - done : CHUNK;
-        for (int64_t i = 0; i < n; i++) buf[i] = s_value(key, rs);
+        for (int64_t i = 0; i < n; i++) buf[i] = s_value(gain, rs);
         size_t w;
         if (f16) {
             for (int64_t i = 0; i < n; i++) hbuf[i] = s_f32_to_f16(buf[i]);
@@ -166,21 +171,51 @@ static int s_write_body(FILE *f, cJSON *sd, cJSON *hp, int depth, unsigned seed)
     return 0;
 }
 
+/* Parses LAYOUT_JSON; NULL with a message when it is not a released-layout file. */
+static cJSON *s_load(const char *layout_json, cJSON **sd, cJSON **hp, cJSON **model, char *err,
+                     size_t errlen)
+{
+    char *text = s_slurp(layout_json);
+    int readable = text != NULL;
+    cJSON *lay = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    *sd = lay ? cJSON_GetObjectItem(lay, "state_dict") : NULL;
+    *hp = lay ? cJSON_GetObjectItem(lay, "hparams") : NULL;
+    *model = lay ? cJSON_GetObjectItem(lay, "model") : NULL;
+    if (!cJSON_IsArray(*sd) || !cJSON_IsObject(*hp) || !cJSON_IsString(*model)) {
+        snprintf(err, errlen, "%s: %s", layout_json,
+                 readable ? "not a released-layout JSON (needs model, hparams, state_dict)"
+                             : "cannot read it");
+        cJSON_Delete(lay);
+        return NULL;
+    }
+    return lay;
+}
+
+int cn_synth_model_size(const char *layout_json, int depth, int64_t *bytes, int *full_depth,
+                        char *err, size_t errlen)
+{
+    cJSON *sd, *hp, *model;
+    cJSON *lay = s_load(layout_json, &sd, &hp, &model, err, errlen);
+    if (!lay) return -1;
+    cJSON *pd = cJSON_GetObjectItem(hp, "prior_depth");
+    *full_depth = cJSON_IsNumber(pd) ? pd->valueint : 0;
+    int64_t data_bytes = 0;
+    cJSON *h = s_header(sd, hp, model->valuestring, depth, &data_bytes);
+    char *hs = cJSON_PrintUnformatted(h);
+    *bytes = 8 + (int64_t)strlen(hs) + 8 + data_bytes;
+    free(hs);
+    cJSON_Delete(h);
+    cJSON_Delete(lay);
+    return 0;
+}
+
 int cn_synth_model_write(const char *layout_json, int depth, const char *out_path,
                          unsigned seed, char *err, size_t errlen)
 {
-    char *text = s_slurp(layout_json);
-    cJSON *lay = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    cJSON *sd = lay ? cJSON_GetObjectItem(lay, "state_dict") : NULL;
-    cJSON *hp = lay ? cJSON_GetObjectItem(lay, "hparams") : NULL;
-    cJSON *model = lay ? cJSON_GetObjectItem(lay, "model") : NULL;
-    if (!cJSON_IsArray(sd) || !cJSON_IsObject(hp) || !cJSON_IsString(model)) {
-        snprintf(err, errlen, "%s: not a released-layout JSON (needs model, hparams, state_dict)",
-                 layout_json);
-        cJSON_Delete(lay);
-        return -1;
-    }
+    cJSON *sd, *hp, *model;
+    cJSON *lay = s_load(layout_json, &sd, &hp, &model, err, errlen);
+    if (!lay) return -1;
     int64_t data_bytes = 0;
     cJSON *h = s_header(sd, hp, model->valuestring, depth, &data_bytes);
     char *hs = cJSON_PrintUnformatted(h);
