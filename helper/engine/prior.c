@@ -11,6 +11,28 @@
 
 #include "tensor_util.h"
 
+/* pos_tab row p = p for every item; xc_tab row p = n*positions + p (row of x_cond). */
+static int s_fill_tables(cn_prior_state *st, char *err, size_t errlen)
+{
+    int L = st->p->info.positions, N = st->n, rc;
+    int32_t *a = malloc((size_t)L * N * sizeof *a), *b = malloc((size_t)L * N * sizeof *b);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return snprintf(err, errlen, "out of memory"), CN_ENOMEM;
+    }
+    for (int p = 0; p < L; p++)
+        for (int n = 0; n < N; n++) {
+            a[(int64_t)p * N + n] = p;
+            b[(int64_t)p * N + n] = n * L + p;
+        }
+    rc = cn_tu_put(st->p->be, &st->pos_tab, a, err, errlen);
+    if (rc == 0) rc = cn_tu_put(st->p->be, &st->xc_tab, b, err, errlen);
+    free(a);
+    free(b);
+    return rc;
+}
+
 int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_chunk,
                        char *err, size_t errlen)
 {
@@ -31,8 +53,15 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
         free(st);
         return rc;
     }
-    int64_t R = (int64_t)n_items * max_chunk, N = n_items;
-    if (cn_tu_alloc(p->be, &st->x, CN_F32, 2, (int64_t[]){ R, in->width }) ||
+    int64_t R = (int64_t)n_items * max_chunk, N = n_items, tab[2] = { in->positions, N };
+    st->rec_pos = -1;
+    if (cn_tu_alloc(p->be, &st->zero, CN_F32, 2, (int64_t[]){ N, in->width }) ||
+        cn_tu_alloc(p->be, &st->pos_tab, CN_I32, 2, tab) ||
+        cn_tu_alloc(p->be, &st->xc_tab, CN_I32, 2, tab) ||
+        cn_tu_alloc(p->be, &st->step_ids, CN_I32, 1, &N) ||
+        cn_tu_alloc(p->be, &st->pos_ids, CN_I32, 1, &N) ||
+        cn_tu_alloc(p->be, &st->xc_ids, CN_I32, 1, &N) ||
+        cn_tu_alloc(p->be, &st->x, CN_F32, 2, (int64_t[]){ R, in->width }) ||
         cn_tu_alloc(p->be, &st->ids, CN_I32, 1, &R) ||
         cn_tu_alloc(p->be, &st->logits, CN_F32, 2, (int64_t[]){ R, in->seq_vocab }) ||
         cn_tu_alloc(p->be, &st->pending, CN_I32, 1, &N) ||
@@ -41,6 +70,10 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
         cn_prior_state_free(&st);
         return snprintf(err, errlen, "prior state: out of backend memory for %d items",
                         n_items), CN_ENOMEM;
+    }
+    if ((rc = s_fill_tables(st, err, errlen))) {
+        cn_prior_state_free(&st);
+        return rc;
     }
     *out = st;
     return 0;
@@ -66,7 +99,8 @@ void cn_prior_state_free(cn_prior_state **pst)
     if (!st) return;
     cn_backend *be = st->p->be;
     cn_tensor *all[] = { &st->y_cond, &st->x_cond, &st->enc_kv, &st->x, &st->ids, &st->logits,
-                         &st->pending };
+                         &st->pending, &st->zero, &st->pos_tab, &st->xc_tab, &st->step_ids,
+                         &st->pos_ids, &st->xc_ids };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) cn_tu_release(be, all[i]);
     cn_tf_state_free(&st->tfs);
     free(st);
@@ -187,6 +221,7 @@ int cn_prior_begin(cn_prior_state *st, const int32_t *y, const int32_t *above, c
     int N = st->n, rc;
     st->pos = 0;
     st->begun = 0;
+    st->rec_pos = -1;           /* the conditioning buffers are new: record again */
     if ((rc = cn_prior_make_cond(st, y, above, err, errlen))) return rc;
     int32_t *neg = malloc((size_t)N * sizeof *neg);
     if (!neg) return snprintf(err, errlen, "out of memory"), CN_ENOMEM;
@@ -236,6 +271,79 @@ int cn_prior_prime(cn_prior_state *st, const int32_t *tokens, int K, int chunk, 
     return rc;
 }
 
+/* Copies the inputs of the decode step at st->pos into the step buffers (backend copies). */
+static int s_step_inputs(cn_prior_state *st, const cn_tensor *ids)
+{
+    cn_backend *be = st->p->be;
+    size_t b = (size_t)st->n * sizeof(int32_t), at = (size_t)st->pos * b;
+    int rc = be->ops->copy(be, st->step_ids.data, ids->data, b);
+    if (rc == 0) rc = be->ops->copy(be, st->pos_ids.data, (char *)st->pos_tab.data + at, b);
+    if (rc == 0 && st->x_cond.data)
+        rc = be->ops->copy(be, st->xc_ids.data, (char *)st->xc_tab.data + at, b);
+    return rc;
+}
+
+/* The backend work of one decode step at st->pos > 0: compute ops and copies only, with the
+ * same pointers at every position (recordable). Logits (N, seq_vocab). */
+static int s_step_compute(cn_prior_state *st, cn_tensor *logits, char *err, size_t errlen)
+{
+    cn_prior *p = st->p;
+    cn_backend *be = p->be;
+    const cn_backend_ops *o = be->ops;
+    const cn_prior_info *in = &p->info;
+    int64_t N = st->n, W = in->width;
+    cn_tensor x = cn_tensor_2d(st->x.data, CN_F32, N, W);
+    cn_tensor xc = cn_tensor_2d(st->x_cond.data, CN_F32, N * in->positions, W);
+    cn_tensor lg = cn_tensor_2d(logits->data, CN_F32, N, in->seq_vocab);
+    int rc;
+    if ((rc = o->copy(be, x.data, st->zero.data, cn_tensor_bytes(&x))) ||
+        (rc = o->embed_add(be, &x, &p->pos_emb, &st->pos_ids)) ||
+        (rc = o->embed_add(be, &x, &p->x_emb, &st->step_ids)) ||
+        (st->x_cond.data && (rc = o->embed_add(be, &x, &xc, &st->xc_ids))))
+        return snprintf(err, errlen, "prior input: %s", o->last_error(be)), rc;
+    if ((rc = cn_tf_forward(&st->tfs, &x, st->pos, 1, -1, 0, NULL, err, errlen))) return rc;
+    if ((st->x_cond.data && !p->merged_decoder && (rc = o->embed_add(be, &x, &xc, &st->xc_ids))) ||
+        (rc = o->matmul(be, &lg, &x, p->merged_decoder ? &p->x_out : &p->x_emb, CN_W_OUT_IN,
+                        NULL, 0.0f)))
+        return snprintf(err, errlen, "prior output: %s", o->last_error(be)), rc;
+    return 0;
+}
+
+/* Which recording serves st's steps on a backend (the backend keeps one). */
+static const void *s_rec_owner;
+
+/* The decode step through a recorded graph: replayed inside the block it was recorded in. */
+static int s_step_graph(cn_prior_state *st, cn_tensor *logits, char *err, size_t errlen)
+{
+    cn_backend *be = st->p->be;
+    const cn_backend_ops *o = be->ops;
+    int blk = st->tfs.has_block ? st->pos / st->p->tf.block_len : 0;
+    if (st->rec_pos >= 0 && st->rec_block == blk && st->rec_logits == logits->data &&
+        s_rec_owner == st && o->graph_launch(be, st->pos - st->rec_pos) == 0)
+        return 0;
+    st->rec_pos = -1;
+    s_rec_owner = st;
+    int rc = o->graph_begin(be);
+    if (rc) return snprintf(err, errlen, "graph_begin: %s", o->last_error(be)), rc;
+    rc = s_step_compute(st, logits, err, errlen);
+    int rc_end = o->graph_end(be);
+    if (rc) return rc;
+    if (rc_end) return snprintf(err, errlen, "graph_end: %s", o->last_error(be)), rc_end;
+    st->rec_pos = st->pos;
+    st->rec_block = blk;
+    st->rec_logits = logits->data;
+    if ((rc = o->graph_launch(be, 0))) snprintf(err, errlen, "graph_launch: %s", o->last_error(be));
+    return rc;
+}
+
+int cn_prior_state_use_graphs(cn_prior_state *st, int on)
+{
+    const cn_backend_ops *o = st->p->be->ops;
+    st->graphs = on && o->graph_begin && o->graph_end && o->graph_launch;
+    st->rec_pos = -1;
+    return st->graphs;
+}
+
 int cn_prior_step(cn_prior_state *st, const cn_tensor *tokens_in, cn_tensor *logits,
                   char *err, size_t errlen)
 {
@@ -256,8 +364,15 @@ int cn_prior_step(cn_prior_state *st, const cn_tensor *tokens_in, cn_tensor *log
         return snprintf(err, errlen, "position %d needs the tokens drawn at position %d",
                         st->pos, st->pos - 1), CN_EINVAL;
     }
-    int rc = s_feed(st, ids, 1, logits, NULL, err, errlen);
+    int rc;
     st->pending_valid = 0;
+    if (st->pos == 0) return s_feed(st, ids, 1, logits, NULL, err, errlen);   /* label vector */
+    if ((rc = s_step_inputs(st, ids)))
+        return snprintf(err, errlen, "step inputs: %s", st->p->be->ops->last_error(st->p->be)),
+               rc;
+    rc = st->graphs ? s_step_graph(st, logits, err, errlen)
+                    : s_step_compute(st, logits, err, errlen);
+    if (rc == 0) st->pos++;
     return rc;
 }
 

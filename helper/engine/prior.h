@@ -105,6 +105,12 @@ int cn_prior_prime(cn_prior_state *st, const int32_t *tokens, int K, int chunk, 
  * backend memory) receives the prediction of this position. */
 int cn_prior_step(cn_prior_state *st, const cn_tensor *tokens_in, cn_tensor *logits,
                   char *err, size_t errlen);
+/* Decode steps through recorded graphs (backends with graph slots, e.g. CUDA): a step is
+ * recorded once per block of the window (and again after cn_prior_begin or when the logits
+ * buffer changes) and replayed at the other positions. Off by default. While it is on, no
+ * other code may record graphs on this backend (the backend keeps one recording). Returns 1
+ * if graphs are now used, 0 if off or the backend has none. */
+int cn_prior_state_use_graphs(cn_prior_state *st, int on);
 /* The same with host arrays (tokens_in may be NULL); for tests and tools. */
 int cn_prior_step_host(cn_prior_state *st, const int32_t *tokens_in, float *logits,
                        char *err, size_t errlen);

@@ -51,6 +51,14 @@ struct cn_prior_state {
     cn_tensor logits;           /* (N*max_chunk, seq_vocab) */
     cn_tensor pending;          /* (N) CN_I32 input token of the next position (-1 at 0) */
     int pending_valid;          /* 0 after a step: the caller must pass the drawn tokens */
+    /* decode steps: device inputs copied in before each step, so that the step's own ops use
+     * the same pointers at every position (a recorded step replays) */
+    cn_tensor zero;             /* (N, W) zeros, never written */
+    cn_tensor pos_tab, xc_tab;  /* (positions, N) CN_I32: p, and n*positions + p */
+    cn_tensor step_ids, pos_ids, xc_ids;    /* (N) CN_I32 */
+    int graphs;                 /* replay recorded steps (backends with graph slots) */
+    int rec_pos, rec_block;     /* position and block of the recording, -1: none */
+    const void *rec_logits;     /* logits buffer the recording writes */
 };
 
 /* Conditioning of a window (prior_cond.c): fills st->y_cond, st->x_cond, st->enc_kv from the

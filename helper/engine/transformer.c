@@ -152,8 +152,7 @@ static int s_rows(const cn_transformer *tf, int d, int cap, int n_enc, int windo
     switch (tf->layers[d].type) {
     case CN_ATTN_CROSS: return n_enc;
     case CN_ATTN_BLOCK: return windowed ? c : cap;
-    case CN_ATTN_PREV_BLOCK: return windowed ? 2 * c : cap;
-    case CN_ATTN_PRIME: return windowed && tf->prime_len < cap ? tf->prime_len : cap;
+    case CN_ATTN_PREV_BLOCK: return windowed ? 3 * c : cap;
     default: return cap;
     }
 }
@@ -181,7 +180,6 @@ int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int
     for (int d = 0; d < tf->depth; d++) {
         cn_attn_type t = tf->layers[d].type;
         st->has_block |= t == CN_ATTN_BLOCK || t == CN_ATTN_PREV_BLOCK;
-        st->has_prime |= t == CN_ATTN_PRIME;
     }
     if (n_items < 1 || cap < 1 || max_len < 1)
         return snprintf(err, errlen, "transformer state: %d items x %d positions, chunks of %d: "
@@ -262,10 +260,9 @@ int cn_tf_set_encoder(cn_tf_state *st, const cn_tensor *enc, char *err, size_t e
 int cn_tf_chunk_limit(const cn_tf_state *st, int pos0, int want)
 {
     int len = want < st->max_len ? want : st->max_len;
-    int c = st->tf->block_len, P = st->tf->prime_len;
+    int c = st->tf->block_len;
     if (len > st->cap - pos0) len = st->cap - pos0;
     if (st->windowed && st->has_block && len > c - pos0 % c) len = c - pos0 % c;
-    if (st->windowed && st->has_prime && pos0 < P && len > P - pos0) len = P - pos0;
     return len;
 }
 
@@ -277,12 +274,13 @@ size_t cn_tf_cache_bytes(const cn_tf_state *st)
 /* Where a chunk at pos0 goes in layer d's cache and how its queries address it: rows written
  * from *store (n_store of them), query positions from *q0, keys present *k_len. Windowed
  * block layers work in block-relative positions (the key sets only depend on the position
- * within the block and the block's parity there). */
+ * within the block and the block's parity there). Within one block every value advances
+ * with pos0 (store, q0 and k_len + 1 per position), so a recorded step replays there. */
 static void s_addressing(const cn_tf_state *st, int d, int pos0, int len, int *store,
                          int *n_store, int *q0, int *k_len)
 {
     const cn_transformer *tf = st->tf;
-    int c = tf->block_len, rows = st->rows[d];
+    int c = tf->block_len;
     *store = *q0 = pos0;
     *n_store = len;
     *k_len = pos0 + len;
@@ -300,14 +298,10 @@ static void s_addressing(const cn_tf_state *st, int d, int pos0, int len, int *s
         if (!st->windowed) break;
         int b = pos0 / c;
         *store = pos0 % (2 * c);        /* block b lives in ring slot b mod 2 */
-        *q0 = b == 0 ? pos0 : c * ((b - 1) % 2 + 1) + pos0 % c;
-        *k_len = 2 * c;
+        *q0 = b == 0 ? pos0 : c * ((b - 1) % 2 + 1) + pos0 % c;   /* reads slot (b-1) mod 2 */
+        *k_len = *q0 + len;             /* <= 3c rows */
         break;
     }
-    case CN_ATTN_PRIME:
-        if (pos0 >= rows) *n_store = 0;
-        if (*k_len > rows) *k_len = rows;
-        break;
     default: break;
     }
 }

@@ -62,15 +62,15 @@ int cn_tf_cross_layers(const cn_transformer *tf);
 
 /* Per-item key/value cache and scratch for n_items sequences of up to `cap` positions, run in
  * chunks of at most max_len positions per item; n_enc encoder rows for cross layers.
- * A windowed cache keeps only what later queries read (facts 9.4): block layers (type 1) one
- * block, previous-block layers (type 3) a ring of two blocks, prime layers (type 7) the P prime
- * keys, dense and transpose layers every position; its chunks must then stay inside one block
- * and on one side of P (cn_tf_chunk_limit). Without windowing every layer keeps every
- * position and a chunk may span blocks. */
+ * A windowed cache keeps little more than what later queries read (facts 9.4): block layers
+ * (type 1) one block, previous-block layers (type 3) a ring of two blocks (3 blocks of rows,
+ * so that positions advance linearly inside a block), every other layer every position; its
+ * chunks must then stay inside one block (cn_tf_chunk_limit). Without windowing every layer
+ * keeps every position and a chunk may span blocks. */
 typedef struct cn_tf_state {
     const cn_transformer *tf;
     int n_items, cap, max_len, n_enc, windowed;
-    int has_block, has_prime;   /* some layer is of type 1 or 3 / of type 7 */
+    int has_block;          /* some layer is of type 1 or 3 */
     int *rows;              /* per layer: cache rows per item */
     cn_tensor *k, *v;       /* per layer: (N, rows, S) */
     cn_tensor h, qkv, att, a, mh;   /* scratch: (N*max_len, W / 3S / S / W / M) */

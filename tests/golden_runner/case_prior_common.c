@@ -299,9 +299,10 @@ static int s_filter_rows(s_case *c, const float *lg, const float *want, int t, f
 }
 
 /* The cached sampler forced through the codes: primed with K codes in chunks of `chunk`
- * (K = 0: from scratch), then one step per code position. out: N x (T-K) x V. */
+ * (K = 0: from scratch), then one step per code position, through recorded graphs when
+ * asked and the backend has them (*graphs says). out: N x (T-K) x V. */
 static int s_sample_forced(s_case *c, int K, int chunk, float *out, int check_cond,
-                           char *err, size_t errlen)
+                           int *graphs, char *err, size_t errlen)
 {
     const cn_prior_info *in = c->in;
     int N = c->N, T = c->T, V = in->seq_vocab, rc;
@@ -315,6 +316,7 @@ static int s_sample_forced(s_case *c, int K, int chunk, float *out, int check_co
     if ((rc = cn_prior_state_new(&st, c->p, N, chunk, err, errlen)) ||
         (rc = cn_prior_begin(st, c->y.data, c->above.data, err, errlen)))
         goto done;
+    *graphs = cn_prior_state_use_graphs(st, *graphs);
     if (check_cond) s_check_cond(c, st);
     for (int n = 0; n < N; n++)
         for (int k = 0; k < K; k++) buf[(int64_t)n * K + k] = c->tokens[(int64_t)n * T + k];
@@ -374,12 +376,15 @@ static void s_check_sampler(s_case *c)
     char err[512];
     cn_npy st = { 0 }, pr = { 0 };
     float *lg = calloc((size_t)N * T * V, sizeof *lg);
+    int graphs = 1, direct = 0;
     if (golden_npy(c->g, c->dir, "out_logits_stepwise.npy", &st) == 0) {
-        if (s_sample_forced(c, 0, chunk, lg, 1, err, sizeof err))
+        if (s_sample_forced(c, 0, chunk, lg, 1, &graphs, err, sizeof err))
             s_line(c, "out_logits_stepwise", 0, err);
         else {
-            s_close_n(c, "out_logits_stepwise (cached sampler from scratch)", lg, &st,
-                      (int64_t)N * T * V, S_TOL);
+            s_close_n(c, graphs ? "out_logits_stepwise (cached sampler from scratch, recorded "
+                                  "steps replayed)"
+                                : "out_logits_stepwise (cached sampler from scratch)",
+                      lg, &st, (int64_t)N * T * V, S_TOL);
             if (s_has(c, "out_logits_stepwise_filtered")) s_check_filtered(c, lg);
         }
     }
@@ -387,7 +392,7 @@ static void s_check_sampler(s_case *c)
         char what[160];
         snprintf(what, sizeof what, "out_logits_primed (%d codes primed in chunks of %d)", K,
                  chunk);
-        if (s_sample_forced(c, K, chunk, lg, 0, err, sizeof err))
+        if (s_sample_forced(c, K, chunk, lg, 0, &direct, err, sizeof err))
             s_line(c, what, 0, err);
         else
             s_close_n(c, what, lg, &pr, (int64_t)N * (T - K) * V, S_TOL);
