@@ -77,8 +77,10 @@ static void *s_worker(void *arg)
 {
     cn_jobs *j = arg;
     j->events = zmq_socket(j->cfg.zmq_ctx, ZMQ_PAIR);
-    int linger = 2000;
+    int linger = 2000, unlimited = 0, timeout = 5000;
     zmq_setsockopt(j->events, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(j->events, ZMQ_SNDHWM, &unlimited, sizeof unlimited);
+    zmq_setsockopt(j->events, ZMQ_SNDTIMEO, &timeout, sizeof timeout);   /* never hang */
     zmq_connect(j->events, j->cfg.events_endpoint);
     for (;;) {
         pthread_mutex_lock(&j->lock);
@@ -127,6 +129,8 @@ int cn_jobs_start(cn_jobs **out, const cn_jobs_config *cfg, char *err, size_t er
     cn_jobs *j = calloc(1, sizeof *j);
     if (!j) { snprintf(err, errlen, "out of memory"); return -1; }
     j->cfg = *cfg;
+    snprintf(j->events_endpoint, sizeof j->events_endpoint, "%s", cfg->events_endpoint);
+    j->cfg.events_endpoint = j->events_endpoint;
     if (j->cfg.progress_interval_s <= 0) j->cfg.progress_interval_s = 0.25;
     cfg->runner->info(cfg->runner->self, &j->info);
     pthread_mutex_init(&j->lock, NULL);

@@ -16,6 +16,7 @@ typedef struct cn_served {
 
 struct cn_jobs {
     cn_jobs_config cfg;
+    char events_endpoint[128];   /* a copy: cfg's string belongs to the caller */
     cn_engine_info info;
     pthread_t thread;
     int started;

@@ -161,6 +161,8 @@ int cn_server_start(cn_server **out, const cn_server_config *cfg, char *err, siz
     char ep[64];
     snprintf(ep, sizeof ep, EVENTS_ENDPOINT_FMT, (void *)s);
     s->events = zmq_socket(s->ctx, ZMQ_PAIR);
+    int unlimited = 0;
+    zmq_setsockopt(s->events, ZMQ_RCVHWM, &unlimited, sizeof unlimited);
     zmq_bind(s->events, ep);
     cn_jobs_config jc = {cfg->runner, s->store, s->ctx, ep, cfg->preview_interval_s, 0};
     if (cn_jobs_start(&s->jobs, &jc, err, errlen)) {
@@ -183,8 +185,8 @@ void cn_server_stop(cn_server **sp)
 {
     if (!sp || !*sp) return;
     cn_server *s = *sp;
+    cn_jobs_stop(&s->jobs);   /* first: the I/O thread keeps draining the worker's events */
     atomic_store(&s->stop, 1);
-    cn_jobs_stop(&s->jobs);
     if (s->io_started) pthread_join(s->io, NULL);
     if (s->router) zmq_close(s->router);
     if (s->events) zmq_close(s->events);

@@ -158,6 +158,17 @@ int cn_client_dispatch(cn_client *c, cn_msg *m, cn_event_fn fn, void *user)
                  c->endpoint, s_s(e->error->message));
         return 0;
     }
+    if (e->body_case == CONTINUO__ENVELOPE__BODY_ERROR &&
+        e->error->code == CONTINUO__ERROR_CODE__ERR_NO_SESSION && c->connected) {
+        /* The helper restarted and forgot this connection: say hello again and resume. */
+        c->connected = 0;
+        c->next_hello = 0;
+        c->backoff = 0.1;
+        cn_event ev = {.type = CN_EV_DISCONNECTED, .composition = "", .node = "", .parent = "",
+                       .message = "the helper restarted; resuming the session"};
+        fn(user, &ev);
+        if (!e->request_id) return 0;   /* our heartbeat; nothing was lost */
+    }
     if (e->seq) {
         if (e->seq <= c->last_seq) return 0;   /* already delivered before a reconnect */
         c->last_seq = e->seq;
