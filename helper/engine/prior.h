@@ -95,14 +95,17 @@ int cn_prior_state_pos(const cn_prior_state *st);
 int cn_prior_begin(cn_prior_state *st, const int32_t *y, const int32_t *above, char *err,
                    size_t errlen);
 /* Feeds K known code-position tokens per item (host, n_items x K, token space) through the
- * cache in chunks of `chunk` positions (0: the model's chunk size); no logits. The last one
- * becomes the pending input of the next step. */
+ * cache in chunks of `chunk` positions (0 or more than the state's max_chunk: max_chunk;
+ * chunks are also cut at block boundaries); no logits. The last one becomes the pending input
+ * of the next step. Call right after cn_prior_begin (or another prime), not after a step. */
 int cn_prior_prime(cn_prior_state *st, const int32_t *tokens, int K, int chunk, char *err,
                    size_t errlen);
 /* One position for every item: its input is tokens_in (n_items CN_I32 in backend memory, the
- * tokens drawn at the previous position) or, with tokens_in NULL, the pending input (the label
- * vector at position 0, or the last primed/prefix token). logits (n_items x seq_vocab F32 in
- * backend memory) receives the prediction of this position. */
+ * tokens drawn at the previous position) or, with tokens_in NULL, the pending input (the last
+ * primed/prefix token). At position 0 the input is always the label vector and tokens_in is
+ * ignored. logits (n_items x seq_vocab F32 in backend memory) receives the prediction of this
+ * position. Tokens are not range-checked here (they are on the device): an id >= seq_vocab is
+ * reported by the backend. Never synchronises with the host. */
 int cn_prior_step(cn_prior_state *st, const cn_tensor *tokens_in, cn_tensor *logits,
                   char *err, size_t errlen);
 /* Decode steps through recorded graphs (backends with graph slots, e.g. CUDA): a step is
