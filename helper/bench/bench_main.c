@@ -22,9 +22,10 @@ static void s_usage(FILE *f)
         "usage: continuo-bench [--backend cpu|cuda] [--model NAME]... [--depth D] [--n LIST]\n"
         "                      [--steps K] [--pos P] [--layouts DIR] [--tmp DIR]\n"
         "                      [--peak-gbs X] [--vq-seconds S] [--song-seconds S]\n"
-        "  cpu defaults:  --model prior_1b_lyrics --depth 4 --n 1,3 --steps 32 --pos 512\n"
-        "  cuda defaults: every prior and upsampler at released depth (--depth 0), --n 1,3,8,16,\n"
-        "                 --steps 32, --pos = first sampled position of a steady-state window\n"
+        "  cpu defaults:  --model prior_1b_lyrics --depth 4 --n 1,3\n"
+        "  cuda defaults: every prior and upsampler at released depth (--depth 0), --n 1,3,8,16\n"
+        "  both: --steps 32; --pos P = code position of the first timed step (default: the\n"
+        "        first sampled position of a steady-state window, n_ctx - hop_length)\n"
         "  models: prior_5b prior_5b_lyrics prior_1b_lyrics upsampler_level_1 upsampler_level_0\n"
         "  --tmp: folder for the synthetic model files (default $TMPDIR or /tmp; up to 12 GB)\n"
         "  --vq-seconds: audio for the VQ-VAE figures (default 4; 0 skips them)\n");
@@ -115,6 +116,10 @@ static void s_heading(const cn_bench_opts *o, cn_backend *be, char *peak_src, si
     if (!strcmp(o->backend, "cpu"))
         printf("host: %ld cores online, OPENBLAS_NUM_THREADS=%s\n", sysconf(_SC_NPROCESSORS_ONLN),
                getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
+    static const char *envs[] = { "CN_CUDA_WEIGHTS", "CN_CUDA_GEMV_MAX_M",
+                                  "CN_CUDA_WEIGHTS_MIN_ELEMS", "CN_CUDA_GEMV_BLOCKS_PER_SM" };
+    for (size_t i = 0; !strcmp(o->backend, "cuda") && i < sizeof envs / sizeof envs[0]; i++)
+        if (getenv(envs[i])) printf("%s=%s\n", envs[i], getenv(envs[i]));
     if (o->peak_gbs > 0) snprintf(peak_src, len, "--peak-gbs");
     else mut->peak_gbs = cn_bench_device_peak(o->backend, peak_src, len);
     if (mut->peak_gbs > 0) printf("peak memory bandwidth: %.0f GB/s (%s)\n", mut->peak_gbs, peak_src);

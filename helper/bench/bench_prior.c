@@ -152,8 +152,9 @@ int cn_bench_prior(cn_backend *be, const cn_bench_opts *o, const char *model,
     cn_prior *p = NULL;
     if (s_open(be, path, &p, m, err, errlen)) return -1;
     for (int i = 0; i < o->n_n; i++) {
-        int pos0 = o->pos >= 0 ? o->pos : strcmp(o->backend, "cpu") == 0
-                                              ? 512 : (int)(m->n_ctx - m->hop_length);
+        /* default: the first sampled position of a steady-state window (the window before
+         * it primes n_ctx - hop_length positions, then samples hop_length new ones) */
+        int pos0 = o->pos >= 0 ? o->pos : (int)(m->n_ctx - m->hop_length);
         cn_bench_loop(m->wrap, p, o->n_list[i], pos0, o->steps, (double)fr, &m->s[m->n_s++]);
         cn_bench_step *s = &m->s[m->n_s - 1];
         if (s->ok)

@@ -63,7 +63,7 @@ static int s_level_cost(const cn_bench_model *m, const cn_bench_step *s, int64_t
 
 static void s_per_audio_second(const cn_bench_model *ms, int k, const cn_bench_opts *o)
 {
-    printf("\nGPU seconds per second of audio = step time x tokens per audio second (44100/hop)"
+    printf("\nBackend seconds per second of audio = step time x tokens per audio second (44100/hop)"
            ";\n  each token is sampled once: windows overlap (hop fraction 0.5, 0.5, 0.125 at "
            "levels 0, 1, 2) but the overlap is primed, not re-sampled (priming: see the song)\n");
     for (int i = 0; i < k; i++) {
