@@ -11,6 +11,13 @@
 
 #include "tensor_util.h"
 
+/* Default chunk: a whole block (chunks are cut at block boundaries anyway), at least the
+ * reference's prime chunk size. */
+static int s_default_chunk(const cn_prior_info *in)
+{
+    return in->block_len > in->chunk_size ? in->block_len : in->chunk_size;
+}
+
 /* pos_tab row p = p for every item; xc_tab row p = n*positions + p (row of x_cond). */
 static int s_fill_tables(cn_prior_state *st, char *err, size_t errlen)
 {
@@ -39,7 +46,7 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
     *out = NULL;
     const cn_prior_info *in = &p->info;
     if (n_items < 1) return snprintf(err, errlen, "prior state: %d items", n_items), CN_EINVAL;
-    if (max_chunk <= 0) max_chunk = in->chunk_size;
+    if (max_chunk <= 0) max_chunk = s_default_chunk(in);
     if (max_chunk > in->positions) max_chunk = in->positions;
     cn_prior_state *st = calloc(1, sizeof *st);
     if (!st) return snprintf(err, errlen, "prior state: out of memory"), CN_ENOMEM;
@@ -82,7 +89,7 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
 size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int windowed)
 {
     const cn_prior_info *in = &p->info;
-    if (max_chunk <= 0) max_chunk = in->chunk_size;
+    if (max_chunk <= 0) max_chunk = s_default_chunk(in);
     if (max_chunk > in->positions) max_chunk = in->positions;
     size_t N = (size_t)n_items, R = N * (size_t)max_chunk, f = sizeof(float);
     size_t scratch = R * f * (size_t)(in->width * 3 + 3 * p->tf.S + p->tf.S + p->tf.mlp +
@@ -404,8 +411,8 @@ static int s_collect(cn_prior_state *st, const cn_tensor *lg, const cn_tensor *p
     cn_backend *be = st->p->be;
     const cn_prior_info *in = &st->p->info;
     int64_t V = in->seq_vocab, N = st->n;
-    int rc = be->ops->download(be, tmp, lg->data, (size_t)(N * len * V) * sizeof(float));
-    for (int64_t n = 0; n < N && rc == 0; n++)
+    int rc = out ? be->ops->download(be, tmp, lg->data, (size_t)(N * len * V) * sizeof(float)) : 0;
+    for (int64_t n = 0; out && n < N && rc == 0; n++)
         memcpy(out + (n * P + pos0) * V, tmp + n * len * V, (size_t)(len * V) * sizeof(float));
     if (rc == 0 && al && pr) {
         rc = be->ops->download(be, tmp, pr->data, (size_t)(N * len * k_len) * sizeof(float));
@@ -446,7 +453,8 @@ static int s_full_chunks(cn_prior_state *st, const int32_t *inputs, int P, int L
                    (size_t)len * sizeof *chunk);
         cn_tensor lg = cn_tensor_2d(st->logits.data, CN_F32, (int64_t)N * len, in->seq_vocab);
         cn_tensor prv = cn_tensor_make(pr.data, CN_F32, 3, (int64_t[]){ N, len, k_len });
-        rc = s_feed_host(st, chunk, len, &lg, alignment ? &prv : NULL, err, errlen);
+        rc = s_feed_host(st, chunk, len, logits ? &lg : NULL, alignment ? &prv : NULL, err,
+                         errlen);
         if (rc == 0)
             rc = s_collect(st, &lg, alignment ? &prv : NULL, tmp, a0, len, k_len, P, L, logits,
                            alignment, err, errlen);

@@ -74,7 +74,7 @@ const cn_prior_info *cn_prior_info_get(const cn_prior *p);
 int cn_prior_layer_type(const cn_prior *p, int encoder, int layer);
 
 /* Sampling state for n_items sequences: caches of all layers and scratch for chunks of up to
- * max_chunk positions per item (0: the model's chunk size). */
+ * max_chunk positions per item (0: one block, at least the reference's chunk size). */
 int cn_prior_state_new(cn_prior_state **st, cn_prior *p, int n_items, int max_chunk,
                        char *err, size_t errlen);
 void cn_prior_state_free(cn_prior_state **st);
@@ -119,10 +119,10 @@ int cn_prior_step_host(cn_prior_state *st, const int32_t *tokens_in, float *logi
                        char *err, size_t errlen);
 
 /* Teacher-forced forward of one window: tokens (n_items x L host, token space, L <= n_ctx)
- * are the code positions; logits (host, n_items x (prefix + L) x seq_vocab) for every
- * position (lyric prefix included). alignment, when not NULL and the model has an alignment
- * layer: host n_items x L x n_tokens attention probabilities of that layer/head from code
- * positions to lyric positions (facts 9.6). */
+ * are the code positions; logits (host, n_items x (prefix + L) x seq_vocab, or NULL) for
+ * every position (lyric prefix included). alignment, when not NULL and the model has an
+ * alignment layer: host n_items x L x n_tokens attention probabilities of that layer/head
+ * from code positions to lyric positions (facts 9.6). */
 int cn_prior_forward_full(cn_prior *p, const int32_t *y, const int32_t *above,
                           const int32_t *tokens, int n_items, int L, float *logits,
                           float *alignment, char *err, size_t errlen);

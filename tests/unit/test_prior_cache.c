@@ -464,7 +464,18 @@ static void s_model_checks(cn_backend *be, const char *name, const char *path, c
         s_check_path(&r, 13, 5, 4);
         s_check_path(&r, in->n_ctx - 1, 64, 64);
         s_check_partial(&r, 11);
-        if (in->alignment_layer >= 0) s_check_alignment(&r, al, in->lyrics == CN_LYRICS_ENCODER);
+        if (in->alignment_layer >= 0) {
+            s_check_alignment(&r, al, in->lyrics == CN_LYRICS_ENCODER);
+            int64_t na = (int64_t)S_N * in->n_ctx * in->n_tokens;
+            float *al2 = calloc((size_t)na, sizeof *al2);
+            snprintf(what, sizeof what, "%s: alignment alone (no logits) = with logits", name);
+            if (cn_prior_forward_full(r.p, r.y, NULL, r.tok, S_N, in->n_ctx, NULL, al2, err,
+                                      sizeof err))
+                cn_check_true(&s_c, what, 0, err);
+            else
+                cn_check_close(&s_c, what, al2, al, na, 0.0);
+            free(al2);
+        }
         s_check_misuse(&r);
     }
     free(al);
