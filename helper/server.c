@@ -142,6 +142,10 @@ static int s_bind(cn_server *s, char *err, size_t errlen)
 int cn_server_start(cn_server **out, const cn_server_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
+    if (!cfg->runner || !cfg->store_dir) {
+        snprintf(err, errlen, "server: no %s given", cfg->runner ? "store folder" : "engine");
+        return -1;
+    }
     cn_server *s = calloc(1, sizeof *s);
     if (!s) return -1;
     s->cfg = *cfg;

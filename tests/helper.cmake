@@ -18,3 +18,12 @@ foreach(src ${CN_HELPER_TESTS})
   set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS helper ENVIRONMENT
     "CN_SOURCE_DIR=${CMAKE_SOURCE_DIR};CN_BINARY_DIR=${CMAKE_BINARY_DIR}")
 endforeach()
+
+# The server over the engine double as its own process (SIGKILL and CLI tests).
+add_executable(cn-fake-helper helper/fake_helper.c)
+target_link_libraries(cn-fake-helper PRIVATE cn_helper_testutil)
+foreach(t test_helper_kill test_helper_cli)
+  if(TARGET ${t})
+    add_dependencies(${t} cn-fake-helper)
+  endif()
+endforeach()
