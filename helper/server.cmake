@@ -6,8 +6,7 @@ pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
 file(GLOB CN_CLIENT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/client/*.c)
 add_library(cn_client STATIC ${CN_CLIENT_SOURCES})
 target_include_directories(cn_client PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/client)
-target_link_libraries(cn_client PUBLIC cn_proto PkgConfig::ZMQ PkgConfig::SNDFILE
-                      PkgConfig::SAMPLERATE m)
+target_link_libraries(cn_client PUBLIC cn_proto cn_audio PkgConfig::ZMQ m)
 set_target_properties(cn_client PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 file(GLOB CN_SERVER_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/server*.c

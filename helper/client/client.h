@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audio_io.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -184,18 +186,7 @@ int cn_client_poll(cn_client *c, int timeout_ms, cn_event_fn fn, void *user, cha
 int cn_client_wait(cn_client *c, uint64_t id, int timeout_ms, cn_event_fn fn, void *user,
                    char *err, size_t errlen);
 
-/* Writes mono float audio to a WAV or FLAC file (by the path's extension: .wav, .flac),
- * resampled from in_rate to out_rate (libsamplerate, best quality), 24-bit PCM.
- * Returns 0, or -1 with err naming the path and the problem. Not realtime-safe. */
-int cn_audio_write(const char *path, const float *audio, int64_t n, int in_rate,
-                   int out_rate, char *err, size_t errlen);
-/* Reads a sound file (any libsndfile format) as mono float (channels averaged); *audio is
- * malloc'd, caller frees. Returns 0, or -1 with err. */
-int cn_audio_read(const char *path, float **audio, int64_t *n, int *rate, char *err,
-                  size_t errlen);
-/* Resamples mono float audio; *out is malloc'd, caller frees. Returns 0, or -1 with err. */
-int cn_audio_resample(const float *in, int64_t n, double in_rate, double out_rate,
-                      float **out, int64_t *out_n, char *err, size_t errlen);
+/* Sound files and resampling (cn_audio_read, cn_audio_write, cn_audio_resample): audio_io.h. */
 
 /* The default endpoint: ipc://$XDG_RUNTIME_DIR/continuo-helper.sock (or /tmp/continuo-<uid>/
  * when XDG_RUNTIME_DIR is unset). Returns buf. */

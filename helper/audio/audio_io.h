@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * Prompt audio in and clips out: any WAV/FLAC libsndfile reads becomes mono float at the model
- * rate (mixdown + libsamplerate); clips are written at any rate. Never called from realtime code.
+ * Audio files in and out, shared by the engine, the client library and the plugin's worker: any
+ * file libsndfile reads becomes mono float (mixdown, libsamplerate); clips are written at any
+ * rate. Never called from realtime code.
  */
 #ifndef CN_AUDIO_IO_H
 #define CN_AUDIO_IO_H
@@ -20,13 +21,19 @@ int cn_audio_resample(const float *in, int64_t n_in, double rate_in, double rate
 int cn_audio_load_mono(const char *path, int rate, double max_seconds, float **audio,
                        int64_t *n, char *err, size_t errlen);
 
+/* Reads PATH as mono float (channels averaged) at the file's own rate, *rate; refuses an empty
+ * file and NaN/infinite samples. *audio is malloc'd (caller frees). */
+int cn_audio_read(const char *path, float **audio, int64_t *n, int *rate, char *err,
+                  size_t errlen);
+
 /* Checks samples already in memory the same way (empty, NaN/inf, longer than max_seconds). */
 int cn_audio_check(const float *audio, int64_t n, int rate, double max_seconds, char *err,
                    size_t errlen);
 
-/* Writes mono AUDIO (n frames at RATE) to PATH as 32-bit float WAV (or FLAC/16-bit when the
- * name ends in .flac), resampled to OUT_RATE first when it differs (0 = keep RATE); samples
- * are clipped to [-1, 1] as the reference does when saving. */
+/* Writes mono AUDIO (n frames at RATE) to PATH as 24-bit PCM WAV (FLAC when the name ends in
+ * .flac), resampled to OUT_RATE first when it differs (0 = keep RATE); samples are clipped to
+ * [-1, 1] as the reference does when saving. The file appears whole: it is written under a
+ * temporary name and renamed. */
 int cn_audio_write(const char *path, const float *audio, int64_t n, int rate, int out_rate,
                    char *err, size_t errlen);
 

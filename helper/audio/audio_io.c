@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 int cn_audio_resample(const float *in, int64_t n_in, double rate_in, double rate_out,
                       float **out, int64_t *n_out, char *err, size_t errlen)
@@ -114,6 +116,14 @@ static int s_read_frames(const char *path, float **mono, int64_t *n, int *rate, 
     return 0;
 }
 
+int cn_audio_read(const char *path, float **audio, int64_t *n, int *rate, char *err,
+                  size_t errlen)
+{
+    *audio = NULL;
+    *n = 0;
+    return s_read_frames(path, audio, n, rate, err, errlen);
+}
+
 int cn_audio_load_mono(const char *path, int rate, double max_seconds, float **audio,
                        int64_t *n, char *err, size_t errlen)
 {
@@ -148,6 +158,39 @@ static int s_has_suffix(const char *s, const char *suf)
     return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
 
+static int s_write_file(const char *path, const float *audio, int64_t n, int rate, char *err,
+                        size_t errlen)
+{
+    SF_INFO info = { .samplerate = rate, .channels = 1 };
+    info.format = s_has_suffix(path, ".flac") ? (SF_FORMAT_FLAC | SF_FORMAT_PCM_24)
+                                              : (SF_FORMAT_WAV | SF_FORMAT_PCM_24);
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, sf_strerror(NULL));
+        return -1;
+    }
+    float buf[4096];
+    int64_t done = 0;
+    while (done < n) {
+        int64_t k = n - done < 4096 ? n - done : 4096;
+        for (int64_t i = 0; i < k; i++) {
+            float x = audio[done + i];
+            buf[i] = x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
+        }
+        if (sf_writef_float(f, buf, k) != k) break;
+        done += k;
+    }
+    int rc = done == n ? 0 : -1;
+    if (rc != 0)
+        snprintf(err, errlen, "%s: write failed after %lld frames: %s", path, (long long)done,
+                 sf_strerror(f));
+    if (sf_close(f) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s: closing failed (disk full?)", path);
+        rc = -1;
+    }
+    return rc;
+}
+
 int cn_audio_write(const char *path, const float *audio, int64_t n, int rate, int out_rate,
                    char *err, size_t errlen)
 {
@@ -158,33 +201,15 @@ int cn_audio_write(const char *path, const float *audio, int64_t n, int rate, in
         audio = res;
         rate = out_rate;
     }
-    SF_INFO info = { .samplerate = rate, .channels = 1 };
-    info.format = s_has_suffix(path, ".flac") ? (SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
-                                              : (SF_FORMAT_WAV | SF_FORMAT_FLOAT);
-    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
-    int rc = -1;
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, sf_strerror(NULL));
-    } else {
-        float buf[4096];
-        int64_t done = 0;
-        while (done < nres) {
-            int64_t k = nres - done < 4096 ? nres - done : 4096;
-            for (int64_t i = 0; i < k; i++) {
-                float x = audio[done + i];
-                buf[i] = x > 1.0f ? 1.0f : (x < -1.0f ? -1.0f : x);
-            }
-            if (sf_writef_float(f, buf, k) != k) break;
-            done += k;
-        }
-        rc = done == nres ? 0 : -1;
-        if (rc != 0) snprintf(err, errlen, "%s: write failed after %lld frames: %s", path,
-                              (long long)done, sf_strerror(f));
-        if (sf_close(f) != 0 && rc == 0) {
-            snprintf(err, errlen, "%s: closing failed (disk full?)", path);
-            rc = -1;
-        }
+    char tmp[4200];
+    const char *ext = s_has_suffix(path, ".flac") ? ".flac" : ".wav";
+    snprintf(tmp, sizeof tmp, "%s.part%s", path, ext);
+    int rc = s_write_file(tmp, audio, nres, rate, err, errlen);
+    if (rc == 0 && rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename the finished file into place", path);
+        rc = -1;
     }
+    if (rc != 0) unlink(tmp);
     free(res);
     return rc;
 }
