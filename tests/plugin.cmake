@@ -27,3 +27,12 @@ foreach(t test_plugin_rt test_plugin_state test_plugin_bad)
 endforeach()
 
 add_test(NAME plugin_ttl COMMAND sh ${CN_PT}/validate_ttl.sh ${CMAKE_BINARY_DIR}/lv2/continuo.lv2)
+
+pkg_check_modules(CN_TJACK IMPORTED_TARGET jack)
+if(CN_TJACK_FOUND)
+  add_executable(jack_playrec ${CN_PT}/jack_playrec.c)
+  target_link_libraries(jack_playrec PRIVATE PkgConfig::CN_TJACK PkgConfig::SNDFILE)
+  add_test(NAME plugin_jalv COMMAND sh ${CN_PT}/jalv_loop.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(plugin_jalv PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
+                       ENVIRONMENT "${CN_PLUGIN_ENV}")
+endif()

@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The whole loop in a real host: jalv under JACK's dummy driver, driven through its stdin.
+# A WAV is played through the track and captured; Generate; candidate 2 selected and
+# continued; Upsample to level 1; clips must be written and the candidate heard in place in
+# the recorded output. Helper: the real continuo-helper when CN_JALV_HELPER names its command
+# line (e.g. "BUILD/continuo-helper --models DIR"), else the plugin's "test:" loopback.
+# usage: jalv_loop.sh BUILD_DIR   (exit 77: jackd/jalv not installed)
+set -u
+build=$1
+for p in jackd jalv jack_lsp; do
+  command -v $p >/dev/null || { echo "skip: $p not installed"; exit 77; }
+done
+work=$(mktemp -d /tmp/continuo-jalv.XXXXXX)
+server=cnjalv$$
+export JACK_DEFAULT_SERVER=$server LV2_PATH=$build/lv2
+pids=""
+cleanup() { for p in $pids; do kill $p 2>/dev/null; done; sleep 0.3; rm -rf "$work"; }
+trap cleanup EXIT
+fail=0; pass=0
+check() { if [ "$2" = 0 ]; then echo "ok   $1"; pass=$((pass+1)); else echo "FAIL $1"; fail=$((fail+1)); fi; }
+
+endpoint="test:300"
+if [ -n "${CN_JALV_HELPER:-}" ]; then
+  endpoint="ipc://$work/helper.sock"
+  $CN_JALV_HELPER --endpoint "$endpoint" --store "$work/store" > "$work/helper.log" 2>&1 &
+  pids="$pids $!"
+fi
+
+jackd -n $server -d dummy -r 48000 -p 256 > "$work/jackd.log" 2>&1 &
+pids="$pids $!"
+for i in $(seq 50); do jack_lsp >/dev/null 2>&1 && break; sleep 0.1; done
+
+mkdir -p "$work/state" "$work/clips"
+cat > "$work/state/state.ttl" <<TTL
+@prefix atom: <http://lv2plug.in/ns/ext/atom#> .
+@prefix lv2: <http://lv2plug.in/ns/lv2core#> .
+@prefix pset: <http://lv2plug.in/ns/ext/presets#> .
+@prefix state: <http://lv2plug.in/ns/ext/state#> .
+<> a pset:Preset ;
+	lv2:appliesTo <http://continuo.dev/lv2/continuo> ;
+	state:state [
+		<http://continuo.dev/lv2/continuo#endpoint> "$endpoint" ;
+		<http://continuo.dev/lv2/continuo#artist> "unknown" ;
+		<http://continuo.dev/lv2/continuo#genre> "unknown" ;
+		<http://continuo.dev/lv2/continuo#clipsDir> "$work/clips"^^atom:Path
+	] .
+TTL
+# The prompt: 2 s of a 440 Hz tone at 0.5.
+python3 - "$work/prompt.wav" <<'PY'
+import sys, wave, struct, math
+w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000)
+w.writeframes(b''.join(struct.pack('<h', int(16000*math.sin(2*math.pi*440*i/48000))) for i in range(96000)))
+PY
+
+mkfifo "$work/cmd"
+jalv -p -n continuo -l "$work/state" http://continuo.dev/lv2/continuo < "$work/cmd" > "$work/jalv.log" 2>&1 &
+pids="$pids $!"
+exec 3> "$work/cmd"
+for i in $(seq 100); do jack_lsp 2>/dev/null | grep -q "continuo:in_l" && break; sleep 0.1; done
+jack_lsp | grep -q continuo:in_l; check "jalv runs continuo.lv2 on JACK's dummy driver" $?
+
+say() { echo "$1" >&3; sleep 0.2; }
+wavs() { ls "$work/clips" 2>/dev/null | grep -c "$1" ; }
+wait_wavs() {   # pattern count seconds
+  for i in $(seq $(($3 * 10))); do [ "$(wavs "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
+
+say "set capture 1"
+$build/tests/jack_playrec continuo "$work/prompt.wav" - 0 > "$work/play1.log" 2>&1
+check "prompt played through the track and captured ($(cat $work/play1.log))" $?
+say "set capture 0"
+say "set generate 1"
+say "set generate 0"
+wait_wavs ".wav" 3 ${CN_JALV_WAIT:-60}; check "Generate: 3 candidate clips written ($(wavs .wav))" $?
+
+$build/tests/jack_playrec continuo "$work/prompt.wav" "$work/out.wav" 4 > "$work/rec.log" 2>&1
+check "recorded the track with the candidate in place ($(cat $work/rec.log))" $?
+python3 - "$work/out.wav" "${CN_JALV_HELPER:+real}" <<'PY'
+import sys, wave, struct
+w = wave.open(sys.argv[1]); n = w.getnframes(); r = w.getframerate()
+x = struct.unpack('<%dh' % n, w.readframes(n))
+def zc(a):  return sum(1 for i in range(1, len(a)) if (a[i-1] < 0) != (a[i] < 0)) / 2 / (len(a) / r)
+def peak(a): return max(abs(v) for v in a) / 32768
+pre, post = x[int(0.5*r):int(1.9*r)], x[int(2.1*r):int(3.5*r)]
+print("before the region end: %.1f Hz peak %.2f; after: %.1f Hz peak %.2f" % (zc(pre), peak(pre), zc(post), peak(post)))
+ok = peak(post) > 0.01 and (sys.argv[2] == 'real' or abs(zc(post) - 220) < 8)
+sys.exit(0 if ok else 1)
+PY
+check "candidate 1 heard in place after the region end" $?
+
+say "set candidate 2"
+say "set continue 1"
+say "set continue 0"
+wait_wavs ".wav" 6 ${CN_JALV_WAIT:-60}; check "Continue with candidate 2: 3 more clips ($(wavs .wav))" $?
+say "set upsample 1"
+wait_wavs "level1" 1 ${CN_JALV_WAIT:-120}; check "Upsample to level 1: clip written ($(wavs level1))" $?
+ls -l "$work/clips" | sed 's/^/    /'
+grep -E "ready|status|error" "$work/jalv.log" | tail -5 | sed 's/^/    jalv: /'
+[ -n "${CN_JALV_HELPER:-}" ] && tail -5 "$work/helper.log" | sed 's/^/    helper: /'
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
