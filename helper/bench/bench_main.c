@@ -27,7 +27,7 @@ static void s_usage(FILE *f)
         "  both: --steps 32; --pos P = code position of the first timed step (default: the\n"
         "        first sampled position of a steady-state window, n_ctx - hop_length)\n"
         "  models: prior_5b prior_5b_lyrics prior_1b_lyrics upsampler_level_1 upsampler_level_0\n"
-        "  --tmp: folder for the synthetic model files (default $TMPDIR or /tmp; up to 12 GB)\n"
+        "  --tmp: folder for the synthetic model files (default $TMPDIR or /tmp; up to 11.5 GB at once)\n"
         "  --vq-seconds: audio for the VQ-VAE figures (default 4; 0 skips them)\n");
 }
 

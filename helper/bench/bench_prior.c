@@ -82,6 +82,9 @@ static int s_write(const cn_bench_opts *o, const char *model, char *path, size_t
     snprintf(layout, sizeof layout, "%s/%s.json", o->layouts, model);
     int64_t bytes = 0;
     if (cn_synth_model_size(layout, o->depth, &bytes, &m->full_depth, err, errlen)) return -1;
+    if (o->depth > m->full_depth)
+        return snprintf(err, errlen, "--depth %d: %s has %d transformer layers", o->depth, model,
+                        m->full_depth), -1;
     m->file_bytes = (double)bytes;
     if (cn_bench_tmp_path(o->tmp, model, (double)bytes, path, pathlen, err, errlen)) return -1;
     double t0 = cn_bench_now();

@@ -36,9 +36,10 @@ void cn_bench_print_model(const cn_bench_model *m, double peak_gbs)
         if (floor_s > 0)
             printf("  %5.1f  %6.2f%s", 100 * gbs / peak_gbs, s->step_s / floor_s,
                    s->step_s / floor_s <= 1.3 ? " " : "!");
-        printf("  %7.3f  %11.0f  %8.3f  %7.3f", s->begin_s,
-               s->prime_s_per_pos > 0 ? s->n / s->prime_s_per_pos : 0, s->state_bytes / 1e9,
-               s->peak_bytes / 1e9);
+        printf("  %7.3f", s->begin_s);
+        if (s->prime_s_per_pos > 0) printf("  %11.0f", s->n / s->prime_s_per_pos);
+        else printf("  %11s", "-");
+        printf("  %8.3f  %7.3f", s->state_bytes / 1e9, s->peak_bytes / 1e9);
         if (dev) printf("  %9.3f", s->dev_used_bytes / 1e9);
         printf("\n");
     }
