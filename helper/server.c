@@ -37,7 +37,8 @@ static void s_heartbeats(cn_server *s, double now)
     }
     for (int i = 0; i < s->n_sessions; i++) {   /* forget sessions silent for too long */
         cn_session *ss = &s->sessions[i];
-        if (ss->connected || now - ss->last_seen < s->cfg.session_keep_s) continue;
+        double keep = ss->active_jobs > 0 ? s->cfg.session_keep_s : 60;
+        if (ss->connected || now - ss->last_seen < keep) continue;
         cn_log(CN_LOG_INFO, "session %s forgotten after %.0f s of silence", ss->id,
                now - ss->last_seen);
         for (int k = 0; k < ss->n_log; k++)
@@ -84,6 +85,13 @@ static void s_on_worker_event(cn_server *s)
     sid[n] = 0;
     cn_session *ss = cn_session_by_id(s, sid);
     if (!ss) ss = cn_session_new(s, sid);   /* a resumed job whose client has not come back */
+    int body = m.env->body_case;
+    if (ss && (body == CONTINUO__ENVELOPE__BODY_DONE || body == CONTINUO__ENVELOPE__BODY_ERROR) &&
+        ss->active_jobs > 0)
+        ss->active_jobs--;   /* every job ends with exactly one done or error */
+    else if (ss && body != CONTINUO__ENVELOPE__BODY_DONE && body != CONTINUO__ENVELOPE__BODY_ERROR &&
+             ss->active_jobs == 0)
+        ss->active_jobs = 1;   /* a job resumed from the journal after a restart */
     if (ss) cn_session_event(s, ss, m.env->request_id, m.env, m.blobs, m.n_blobs);
     cn_proto_msg_free(&m);
 }

@@ -22,7 +22,8 @@ typedef struct cn_server_config {
     int max_candidates;              /* 0 = 16 */
     double preview_interval_s;       /* 0 = no previews */
     size_t session_buffer_bytes;     /* replay log per session (0 = 256 MiB) */
-    double session_keep_s;           /* forget a silent session after this (0 = 3600) */
+    double session_keep_s;           /* forget a silent session with unfinished jobs after
+                                        this (0 = 3600); one without jobs after 60 s */
 } cn_server_config;
 
 typedef struct cn_server cn_server;

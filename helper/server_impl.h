@@ -25,6 +25,7 @@ typedef struct cn_session {
     unsigned char rid[CN_PROTO_MAX_IDENTITY];
     size_t rid_len;
     int connected;
+    int active_jobs;             /* accepted and not yet done, failed or cancelled */
     double last_seen;
     uint64_t seq;
     cn_event_rec *log;           /* replay log, oldest first */

@@ -135,6 +135,7 @@ static void s_queue(cn_server *s, cn_session *ss, uint64_t rid, cn_job *job, con
         cn_job_free(job);
         return;
     }
+    ss->active_jobs++;
     cn_env env = CONTINUO__ENVELOPE__INIT;
     Continuo__Accepted a = CONTINUO__ACCEPTED__INIT;
     a.job = job->id;
@@ -365,6 +366,7 @@ static void s_cancel(cn_server *s, cn_session *ss, cn_msg *m)
                          "of this session", (unsigned long long)id);
         return;
     }
+    if (rc == 1 && ss->active_jobs > 0) ss->active_jobs--;
     if (rc == 1)   /* it was only queued: it ends now */
         cn_session_error(s, ss, job_rid, id, CONTINUO__ERROR_CODE__ERR_CANCELLED,
                          "job %llu cancelled", (unsigned long long)id);

@@ -27,3 +27,10 @@ foreach(t test_helper_kill test_helper_cli)
     add_dependencies(${t} cn-fake-helper)
   endif()
 endforeach()
+
+# End to end with the real engine and the golden tiny models (needs continuo-helper).
+if(TARGET continuo-helper AND TARGET continuo)
+  add_test(NAME helper_e2e_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/helper/e2e_cli.sh
+           ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(helper_e2e_cli PROPERTIES TIMEOUT 300 LABELS helper)
+endif()

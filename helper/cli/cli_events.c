@@ -64,6 +64,7 @@ void cli_on_event(void *user, const cn_event *ev)
         s_write(st, name, ev);
         break;
     case CN_EV_WINDOW:
+        if (st->o->quiet || st->tty) break;   /* the progress bar shows it on a terminal */
         printf("window %d/%d of level %d for %s\n", ev->index + 1, ev->count, ev->level,
                ev->node);
         break;

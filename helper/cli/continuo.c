@@ -177,6 +177,35 @@ static int s_export(cn_client *c, const cli_opts *o, const char *node)
     return 0;
 }
 
+/* `tree COMP` prints one tree; `tree` every composition's tree. */
+static void s_collect(void *user, const cn_event *ev)
+{
+    char (*ids)[64] = user;
+    for (int i = 0; ev->type == CN_EV_TREE && i < ev->n_compositions && i < 256; i++)
+        snprintf(ids[i], 64, "%s", ev->compositions[i].id);
+}
+
+static int s_tree(cn_client *c, const char *comp, cli_state *st)
+{
+    char err[CN_CLIENT_ERRLEN] = "";
+    if (comp) return s_finish(c, cn_client_tree(c, comp, err, sizeof err), st, err);
+    static char ids[257][64];
+    memset(ids, 0, sizeof ids);
+    uint64_t id = cn_client_tree(c, NULL, err, sizeof err);
+    if (!id) return s_finish(c, id, st, err);
+    int rc = cn_client_wait(c, id, -1, s_collect, ids, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "continuo: %s\n", err);
+        return rc < 0 ? 2 : 1;
+    }
+    if (!ids[0][0]) printf("no compositions yet\n");
+    for (int i = 0; i < 256 && ids[i][0]; i++) {
+        rc = s_finish(c, cn_client_tree(c, ids[i], err, sizeof err), st, err);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 /* Runs one command; returns the exit status. */
 static int s_command(cn_client *c, const cli_opts *o, int argc, char **argv)
 {
@@ -184,7 +213,7 @@ static int s_command(cn_client *c, const cli_opts *o, int argc, char **argv)
     char err[CN_CLIENT_ERRLEN] = "";
     cli_state st = {o, isatty(2), 0, "", 0};
     if (o->out && strcmp(cmd, "export")) mkdir(o->out, 0755);
-    if (!strcmp(cmd, "tree")) return s_finish(c, cn_client_tree(c, arg, err, sizeof err), &st, err);
+    if (!strcmp(cmd, "tree")) return s_tree(c, arg, &st);
     if (!arg) {
         fprintf(stderr, "continuo: %s needs an argument (see --help)\n", cmd);
         return 2;
