@@ -40,7 +40,8 @@ typedef struct cn_bench_step {
     int pos0;                       /* code position of the first timed step */
     double begin_s;                 /* cn_prior_begin (conditioning, lyric prefix/encoder) */
     double prime_s_per_pos;         /* cn_prior_prime per primed position, all N items */
-    double step_s;                  /* cn_prior_step + sample + token download */
+    double step_s;                  /* cn_prior_step + sample + token download: median */
+    double step_mean_s;             /* the same, mean over the timed steps */
     double state_bytes;             /* backend memory the state holds (cache + scratch) */
     double peak_bytes;              /* most backend memory the model code held at once
                                        (weights + state + per-call scratch) */

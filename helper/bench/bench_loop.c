@@ -74,23 +74,30 @@ done:
     return rc;
 }
 
-/* S_WARM untimed steps, then `steps` timed ones: step, sample on the backend, download. */
+static int s_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* S_WARM untimed steps, then `steps` timed ones, each on its own clock: step, sample on the
+ * backend, download of the tokens (which waits for the device). Median and mean. */
 static int s_steps(cn_backend *be, cn_prior_state *st, const cn_prior_info *in, int N,
-                   int steps, double *step_s, char *err, size_t errlen)
+                   int steps, double *median_s, double *mean_s, char *err, size_t errlen)
 {
     cn_tensor tok = cn_tensor_2d(be->ops->alloc(be, (size_t)N * 4), CN_I32, N, 1);
     cn_tensor logits = cn_tensor_2d(be->ops->alloc(be, (size_t)N * in->seq_vocab * 4), CN_F32,
                                     N, in->seq_vocab);
     int32_t *host = malloc((size_t)N * sizeof *host);
+    double *dt = malloc((size_t)steps * sizeof *dt);
     cn_sample_desc sd = { 0.99f, 0, 0.0f, 12345, 0, 0 };
     int rc = -1;
-    double t0 = 0;
-    if (!tok.data || !logits.data || !host) {
-        snprintf(err, errlen, "out of backend memory for the logits of N = %d", N);
+    if (!tok.data || !logits.data || !host || !dt) {
+        snprintf(err, errlen, "out of memory for the logits of N = %d", N);
         goto done;
     }
     for (int k = 0; k < S_WARM + steps; k++) {
-        if (k == S_WARM) t0 = cn_bench_now();
+        double t0 = cn_bench_now();
         sd.step = (uint64_t)cn_prior_state_pos(st);
         if (cn_prior_step(st, k == 0 ? NULL : &tok, &logits, err, errlen)) goto done;
         if (be->ops->sample(be, &tok, &logits, &sd) ||
@@ -98,13 +105,19 @@ static int s_steps(cn_backend *be, cn_prior_state *st, const cn_prior_info *in, 
             snprintf(err, errlen, "sampling step %d: %s", k, be->ops->last_error(be));
             goto done;
         }
+        if (k >= S_WARM) dt[k - S_WARM] = cn_bench_now() - t0;
     }
-    *step_s = (cn_bench_now() - t0) / steps;
+    double sum = 0;
+    for (int k = 0; k < steps; k++) sum += dt[k];
+    qsort(dt, (size_t)steps, sizeof *dt, s_cmp);
+    *median_s = steps % 2 ? dt[steps / 2] : 0.5 * (dt[steps / 2 - 1] + dt[steps / 2]);
+    *mean_s = sum / steps;
     rc = 0;
 done:
     be->ops->release(be, tok.data);
     be->ops->release(be, logits.data);
     free(host);
+    free(dt);
     return rc;
 }
 
@@ -128,7 +141,7 @@ void cn_bench_loop(cn_bench_wrap *w, cn_prior *p, int N, int pos0, int steps, do
     }
     r->state_bytes = cn_bench_wrap_live(w) - before;
     r->ok = s_start(be, st, in, N, pos0, r, err, sizeof err) == 0 &&
-            s_steps(be, st, in, N, steps, &r->step_s, err, sizeof err) == 0;
+            s_steps(be, st, in, N, steps, &r->step_s, &r->step_mean_s, err, sizeof err) == 0;
     if (!r->ok) snprintf(r->why, sizeof r->why, "%s", err);
     r->peak_bytes = cn_bench_wrap_peak(w, 0);
     r->dev_used_bytes = s_dev_used(be, base_free);

@@ -24,7 +24,7 @@ static void s_usage(FILE *f)
         "                      [--peak-gbs X] [--vq-seconds S] [--song-seconds S]\n"
         "  cpu defaults:  --model prior_1b_lyrics --depth 4 --n 1,3\n"
         "  cuda defaults: every prior and upsampler at released depth (--depth 0), --n 1,3,8,16\n"
-        "  both: --steps 32; --pos P = code position of the first timed step (default: the\n"
+        "  both: --steps 64; --pos P = code position of the first timed step (default: the\n"
         "        first sampled position of a steady-state window, n_ctx - hop_length)\n"
         "  models: prior_5b prior_5b_lyrics prior_1b_lyrics upsampler_level_1 upsampler_level_0\n"
         "  --tmp: folder for the synthetic model files (default $TMPDIR or /tmp; up to 11.5 GB at once)\n"
@@ -132,7 +132,7 @@ static void s_heading(const cn_bench_opts *o, cn_backend *be, char *peak_src, si
 int main(int argc, char **argv)
 {
     const char *tmp = getenv("TMPDIR");
-    cn_bench_opts o = { .backend = "cpu", .steps = 32, .pos = -1, .layouts = CN_BENCH_LAYOUTS,
+    cn_bench_opts o = { .backend = "cpu", .steps = 64, .pos = -1, .layouts = CN_BENCH_LAYOUTS,
                         .tmp = tmp && *tmp ? tmp : "/tmp", .vq_seconds = 4, .song_seconds = 60 };
     int rc = s_parse(argc, argv, &o);
     if (rc) {

@@ -51,7 +51,7 @@ static int s_level_cost(const cn_bench_model *m, const cn_bench_step *s, int64_t
         if (!p.w[i].sampled) continue;
         out[0] += s->begin_s;
         out[1] += (double)p.w[i].existing * s->prime_s_per_pos;
-        out[2] += (double)p.w[i].new_tokens * s->step_s;
+        out[2] += (double)p.w[i].new_tokens * s->step_mean_s;
         primed += p.w[i].existing;
     }
     out[3] = (double)p.new_total;
@@ -63,7 +63,8 @@ static int s_level_cost(const cn_bench_model *m, const cn_bench_step *s, int64_t
 
 static void s_per_audio_second(const cn_bench_model *ms, int k, const cn_bench_opts *o)
 {
-    printf("\nBackend seconds per second of audio = step time x tokens per audio second (44100/hop)"
+    printf("\nBackend seconds per second of audio = mean step time x tokens per audio second "
+           "(44100/hop)"
            ";\n  each token is sampled once: windows overlap (hop fraction 0.5, 0.5, 0.125 at "
            "levels 0, 1, 2) but the overlap is primed, not re-sampled (priming: see the song)\n");
     for (int i = 0; i < k; i++) {
@@ -72,8 +73,8 @@ static void s_per_audio_second(const cn_bench_model *ms, int k, const cn_bench_o
         printf("  %-18s level %d, %7.1f tokens/s:", m->name, m->level, tps);
         for (int j = 0; j < o->n_n; j++) {
             const cn_bench_step *s = s_step_of(m, o->n_list[j]);
-            if (s) printf("  N=%d %.2f s/s (%.2f per item)", s->n, s->step_s * tps,
-                          s->step_s * tps / s->n);
+            if (s) printf("  N=%d %.2f s/s (%.2f per item)", s->n, s->step_mean_s * tps,
+                          s->step_mean_s * tps / s->n);
         }
         printf("\n");
     }

@@ -22,7 +22,7 @@ void cn_bench_print_model(const cn_bench_model *m, double peak_gbs)
     if (floor_s > 0) printf("  weight-read floor: %.3f ms per step at %.0f GB/s\n", floor_s * 1e3,
                             peak_gbs);
     int dev = m->n_s > 0 && m->s[0].dev_used_bytes > 0;
-    printf("     N  at pos  step ms  tokens/s  read GB/s%s  begin s  prime tok/s  state GB"
+    printf("     N  at pos  step ms  mean ms  tokens/s  read GB/s%s  begin s  prime tok/s  state GB"
            "  peak GB%s\n", floor_s > 0 ? "  %peak  x floor" : "", dev ? "  device GB" : "");
     for (int i = 0; i < m->n_s; i++) {
         const cn_bench_step *s = &m->s[i];
@@ -31,8 +31,8 @@ void cn_bench_print_model(const cn_bench_model *m, double peak_gbs)
             continue;
         }
         double gbs = m->step_bytes / s->step_s / 1e9;
-        printf("  %4d  %6d  %7.3f  %8.1f  %9.1f", s->n, s->pos0, s->step_s * 1e3,
-               s->n / s->step_s, gbs);
+        printf("  %4d  %6d  %7.3f  %7.3f  %8.1f  %9.1f", s->n, s->pos0, s->step_s * 1e3,
+               s->step_mean_s * 1e3, s->n / s->step_s, gbs);
         if (floor_s > 0)
             printf("  %5.1f  %6.2f%s", 100 * gbs / peak_gbs, s->step_s / floor_s,
                    s->step_s / floor_s <= 1.3 ? " " : "!");
@@ -43,6 +43,8 @@ void cn_bench_print_model(const cn_bench_model *m, double peak_gbs)
         if (dev) printf("  %9.3f", s->dev_used_bytes / 1e9);
         printf("\n");
     }
+    printf("  (step ms = median step; tokens/s, bandwidth and floor from it; the audio figures "
+           "and the song use the mean)\n");
     printf("  (state = cache + scratch of the sampling state; peak = most backend memory the "
            "model code held: weights + state + per-call scratch%s)\n",
            dev ? "; device = mem_info's used memory against free before loading" : "");
