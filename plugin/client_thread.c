@@ -499,6 +499,8 @@ int cn_ct_start(cn_core *c, char *err, size_t errlen)
     }
     t->c = c;
     t->play_start = -1;
+    /* The first connection waits a moment for restore() or the host's first patch:Set. */
+    t->retry_at_ms = cn_ct_now_ms() + 300;
     pthread_mutex_init(&t->rlock, NULL);
     atomic_init(&t->quit, false);
     atomic_init(&t->props_changed, false);

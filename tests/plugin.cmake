@@ -36,3 +36,7 @@ if(CN_TJACK_FOUND)
   set_tests_properties(plugin_jalv PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
                        ENVIRONMENT "${CN_PLUGIN_ENV}")
 endif()
+if(TARGET continuo-jack AND CN_TJACK_FOUND)
+  add_test(NAME plugin_jack COMMAND sh ${CN_PT}/jack_loop.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(plugin_jack PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+endif()

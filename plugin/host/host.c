@@ -70,6 +70,7 @@ struct cn_host {
 
     s_prop saved[S_MAX_STATE];
     int n_saved;
+    LV2_URID u_pos, u_frame, u_speed;   /* mapped once: cn_host_send_position is realtime */
 };
 
 static LV2_URID s_map(LV2_URID_Map_Handle hd, const char *uri)
@@ -259,6 +260,9 @@ cn_host *cn_host_new(const cn_host_cfg *cfg, char *err, size_t errlen)
         }
     }
     s_features(h);
+    h->u_pos = s_map(h, LV2_TIME__Position);
+    h->u_frame = s_map(h, LV2_TIME__frame);
+    h->u_speed = s_map(h, LV2_TIME__speed);
     h->atom_in = calloc(1, S_ATOM_IN);
     h->atom_out = calloc(1, S_ATOM_OUT);
     cn_ring_init(&h->work_q, 1 << 20);
@@ -321,6 +325,7 @@ void cn_host_free(cn_host **hp)
 }
 
 float *cn_host_ctl(cn_host *h, uint32_t port) { return &h->ctl[port]; }
+const void *cn_host_notify(const cn_host *h) { return h->atom_out; }
 
 void cn_host_connect_audio(cn_host *h, uint32_t port, float *buf)
 {
@@ -331,10 +336,10 @@ void cn_host_send_position(cn_host *h, uint32_t at, int64_t frame, float speed)
 {
     LV2_Atom_Forge_Frame fr;
     lv2_atom_forge_frame_time(&h->forge, at);
-    lv2_atom_forge_object(&h->forge, &fr, 0, s_map(h, LV2_TIME__Position));
-    lv2_atom_forge_key(&h->forge, s_map(h, LV2_TIME__frame));
+    lv2_atom_forge_object(&h->forge, &fr, 0, h->u_pos);
+    lv2_atom_forge_key(&h->forge, h->u_frame);
     lv2_atom_forge_long(&h->forge, frame);
-    lv2_atom_forge_key(&h->forge, s_map(h, LV2_TIME__speed));
+    lv2_atom_forge_key(&h->forge, h->u_speed);
     lv2_atom_forge_float(&h->forge, speed);
     lv2_atom_forge_pop(&h->forge, &fr);
 }

@@ -35,7 +35,11 @@ const char *cn_host_unmap(cn_host *h, LV2_URID id);
 float *cn_host_ctl(cn_host *h, uint32_t port);
 void cn_host_connect_audio(cn_host *h, uint32_t port, float *buf);
 
-/* Events for the next cn_host_run (cleared after it). Not realtime (they copy). */
+/* The plugin's notify sequence of the last run (valid until the next run). */
+const void *cn_host_notify(const cn_host *h);
+
+/* Events for the next cn_host_run (cleared after it), from the thread that runs it.
+ * send_position is realtime (URIDs mapped at cn_host_new); set/get map URIs (a mutex). */
 void cn_host_send_position(cn_host *h, uint32_t at, int64_t frame, float speed);
 void cn_host_send_set(cn_host *h, const char *prop_uri, bool is_path, const char *value);
 void cn_host_send_get(cn_host *h);
