@@ -34,3 +34,29 @@ if(TARGET continuo-helper AND TARGET continuo)
            ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
   set_tests_properties(helper_e2e_cli PROPERTIES TIMEOUT 300 LABELS helper)
 endif()
+
+# Fuzzing the decoder: seeds and a bounded mutation run with any compiler; with clang, a
+# libFuzzer + ASan/UBSan build run for a bounded time (CN_FUZZ_SECONDS, default 20).
+add_executable(cn-fuzz-seeds helper/fuzz_seeds.c helper/fuzz_proto.c)
+target_link_libraries(cn-fuzz-seeds PRIVATE cn_proto)
+add_test(NAME helper_fuzz_mutations COMMAND cn-fuzz-seeds --run 200000)
+set_tests_properties(helper_fuzz_mutations PROPERTIES LABELS helper TIMEOUT 120)
+find_program(CN_CLANG NAMES clang clang-16 clang-15 clang-14)
+if(CN_CLANG)
+  set(CN_FUZZ_SECONDS 20 CACHE STRING "seconds the libFuzzer run of the decoder lasts in ctest")
+  set(fuzz_bin ${CMAKE_CURRENT_BINARY_DIR}/cn-fuzz-decoder)
+  add_custom_command(OUTPUT ${fuzz_bin}
+    COMMAND ${CN_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined
+            -I${CMAKE_SOURCE_DIR}/proto -I${CMAKE_BINARY_DIR}/proto/gen
+            ${CMAKE_CURRENT_SOURCE_DIR}/helper/fuzz_proto.c ${CMAKE_SOURCE_DIR}/proto/cn_proto.c
+            ${CMAKE_BINARY_DIR}/proto/gen/continuo.pb-c.c -lprotobuf-c -lzmq -o ${fuzz_bin}
+    DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/helper/fuzz_proto.c ${CMAKE_SOURCE_DIR}/proto/cn_proto.c
+            cn_proto
+    COMMENT "clang libFuzzer build of the message decoder")
+  add_custom_target(cn-fuzz-proto ALL DEPENDS ${fuzz_bin})
+  add_test(NAME helper_fuzz_decoder COMMAND bash -c
+    "d=$(mktemp -d) && '$<TARGET_FILE:cn-fuzz-seeds>' \"$d\" && '${fuzz_bin}' -max_total_time=${CN_FUZZ_SECONDS} -seed=1 -max_len=4096 \"$d\" 2>&1 | tail -4; s=\${PIPESTATUS[0]}; rm -rf \"$d\"; exit $s")
+  set_tests_properties(helper_fuzz_decoder PROPERTIES LABELS helper TIMEOUT 300)
+else()
+  message(STATUS "continuo: clang not found, the libFuzzer run of the decoder is skipped")
+endif()
