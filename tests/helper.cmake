@@ -60,3 +60,7 @@ if(CN_CLANG)
 else()
   message(STATUS "continuo: clang not found, the libFuzzer run of the decoder is skipped")
 endif()
+
+# Benchmark (not a test): round trip and audio throughput over ipc and tcp loopback.
+add_executable(cn-bench-helper helper/bench_transport.c)
+target_link_libraries(cn-bench-helper PRIVATE cn_helper_testutil)
