@@ -45,3 +45,8 @@ if(TARGET continuo-jack AND CN_TJACK_FOUND)
   add_test(NAME plugin_jack COMMAND sh ${CN_PT}/jack_loop.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(plugin_jack PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
+
+# Benchmark (not a test): run() CPU time per second of 48 kHz stereo.
+add_executable(bench_plugin_run ${CN_PT}/bench_plugin_run.c)
+target_link_libraries(bench_plugin_run PRIVATE cn_plugin_harness ${CMAKE_DL_LIBS} m)
+add_dependencies(bench_plugin_run continuo_lv2)
