@@ -95,16 +95,25 @@ typedef struct s_prog {
     double base, scale;           /* this call's share of the job's fraction */
 } s_prog;
 
-static void s_preview(s_prog *p, const int32_t *codes, int n, int64_t len)
+/* Decodes what each candidate has so far. The engine passes its whole buffer (rows of `len`
+ * codes, later positions not yet sampled), so only the sampled share is decoded, with codes
+ * clamped to the vocabulary. */
+static void s_preview(s_prog *p, double fraction, const int32_t *codes, int n, int64_t len)
 {
     cn_runner *r = p->j->cfg.runner;
-    for (int i = 0; i < n && len > p->have; i++) {
+    int64_t upto = p->have + (int64_t)(fraction * (double)(len - p->have));
+    if (upto > len) upto = len;
+    int64_t m = upto - p->have;
+    int32_t *part = m > 0 ? malloc((size_t)m * sizeof *part) : NULL;
+    for (int i = 0; part && i < n; i++) {
+        for (int64_t t = 0; t < m; t++) {
+            int32_t c = codes[(int64_t)i * len + p->have + t];
+            part[t] = c < 0 ? 0 : c >= p->j->info.vocab ? p->j->info.vocab - 1 : c;
+        }
         float *audio = NULL;
         int64_t na = 0;
         char err[ERRLEN];
-        if (r->decode(r->self, codes + (int64_t)i * len + p->have, len - p->have, p->level,
-                      &audio, &na, err, sizeof err))
-            return;
+        if (r->decode(r->self, part, m, p->level, &audio, &na, err, sizeof err)) break;
         cn_env env = CONTINUO__ENVELOPE__INIT;
         Continuo__Preview pv = CONTINUO__PREVIEW__INIT;
         pv.job = p->job->id;
@@ -117,6 +126,7 @@ static void s_preview(s_prog *p, const int32_t *codes, int n, int64_t len)
         cn_jobs_emit(p->j, p->job, &env, &b, 1);
         free(audio);
     }
+    free(part);
 }
 
 static int s_progress(void *user, double fraction, double tokens_per_s, const int32_t *codes,
@@ -141,7 +151,7 @@ static int s_progress(void *user, double fraction, double tokens_per_s, const in
     double iv = p->j->cfg.preview_interval_s;
     if (iv > 0 && codes && now - p->last_preview >= iv) {
         p->last_preview = now;
-        s_preview(p, codes, n, len);
+        s_preview(p, fraction, codes, n, len);
     }
     return 0;
 }
@@ -225,7 +235,7 @@ int cn_jobs_sample_children(cn_jobs *j, cn_job *job, const char *base)
     int64_t add = (int64_t)llround(job->seconds * CN_SAMPLE_RATE / hop);
     if (add < 1) add = 1;
     int64_t target = nb + add;
-    int32_t *codes = malloc((size_t)(n * target) * sizeof *codes);
+    int32_t *codes = calloc((size_t)(n * target), sizeof *codes);   /* unsampled = code 0 */
     if (!codes) {
         free(bc);
         cn_jobs_emit_error(j, job, CONTINUO__ERROR_CODE__ERR_ENGINE,

@@ -83,4 +83,14 @@ out=$("$cli" --helper "ipc://$tmp/nobody.sock" tree 2>&1); rc=$?
 check "no helper: exit 2" $([ $rc -eq 2 ]; echo $?) "$out"
 kill -0 "$hpid" 2>/dev/null
 check "the helper is still up after the refusals" $? "pid $hpid"
+# Previews decode inside the engine's progress callback: the candidates must not change.
+"$helper" --models "$tmp" --model-set 5b --store "$tmp/store2" --endpoint "ipc://$tmp/p.sock" \
+  --preview-s 0.0001 --log-level warn 2>>"$tmp/helper.log" &
+ppid=$!
+for _ in $(seq 50); do [ -S "$tmp/p.sock" ] && break; sleep 0.1; done
+"$cli" --helper "ipc://$tmp/p.sock" --quiet generate "$tmp/prompt.wav" --artist 0 --genre 0 \
+  --seconds 0.2 --total 1 -n 3 --seed 5 --out "$tmp/out2" >/dev/null 2>&1; rc=$?
+kill "$ppid"; wait "$ppid" 2>/dev/null
+cmp -s "$tmp/out/c1.2.wav" "$tmp/out2/c1.2.wav"
+check "previews on: the same candidates for the same seed" $? "exit $rc; c1.2.wav compared"
 finish

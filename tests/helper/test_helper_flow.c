@@ -41,6 +41,9 @@ static void s_loop(cn_client *c, const char *dir)
              rc, g.accepted, g.candidates, g.done, g.message);
     cn_check_true(&chk, "generate: 3 candidates then done", rc == 0 && g.candidates == 3 &&
                   g.done == 1 && g.accepted == 1, msg);
+    snprintf(msg, sizeof msg, "%d preview events", g.previews);
+    cn_check_true(&chk, "previews of the candidates arrive while sampling", g.previews >= 3,
+                  msg);
     if (g.candidates != 3) return;
     /* prompt 0.1 s at 22.05 kHz = 4410 samples at 44.1 kHz = 34 codes; + round(0.2 s) = 69 */
     int64_t root_codes = (int64_t)(0.1 * 44100) / 128, add = (int64_t)llround(0.2 * 44100 / 128);
@@ -128,7 +131,7 @@ int main(void)
     cn_runner run;
     fake_runner(&run, &fe);
     cn_server_config extra = {0};
-    extra.preview_interval_s = 0.001;
+    extra.preview_interval_s = 1e-6;
     cn_server *s = ht_server(&run, dir, store, &extra);
     if (!s) return 1;
     cn_client *c = ht_client(cn_server_endpoint(s), "flow");
