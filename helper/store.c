@@ -153,7 +153,7 @@ static void s_load_node(cn_store *s, const char *comp, const char *path)
     if (n) {
         snprintf(n->id, sizeof n->id, "%s", s_strv(j, "id"));
         snprintf(n->parent, sizeof n->parent, "%s", s_strv(j, "parent"));
-        snprintf(n->comp, sizeof n->comp, "%s", comp);
+        snprintf(n->comp, sizeof n->comp, "%.63s", comp);
         n->n_codes = (int64_t)s_num(j, "n_codes");
         n->from_code = (int64_t)s_num(j, "from_code");
         n->index = (int)s_num(j, "index");
@@ -178,7 +178,7 @@ static void s_load_comp(cn_store *s, const char *name)
     if (!j) return;
     cn_store_comp *c = s_push_comp(s);
     if (c) {
-        snprintf(c->id, sizeof c->id, "%s", name);
+        snprintf(c->id, sizeof c->id, "%.63s", name);
         snprintf(c->root, sizeof c->root, "%s", s_strv(j, "root"));
         snprintf(c->artist, sizeof c->artist, "%s", s_strv(j, "artist"));
         c->lyrics = strdup(s_strv(j, "lyrics"));
@@ -198,7 +198,7 @@ static void s_load_comp(cn_store *s, const char *name)
     struct dirent *de;
     while ((de = readdir(d))) {
         char full[4096];
-        snprintf(full, sizeof full, "%s%s", path, de->d_name);
+        snprintf(full, sizeof full, "%.3800s%.255s", path, de->d_name);
         if (strstr(de->d_name, ".tmp.")) { unlink(full); continue; }
         size_t l = strlen(de->d_name);
         if (l > 5 && !strcmp(de->d_name + l - 5, ".json") && strcmp(de->d_name, "comp.json") &&
@@ -241,7 +241,7 @@ int cn_store_open(cn_store **out, const char *dir, char *err, size_t errlen)
     while (d && (de = readdir(d)))
         if (de->d_name[0] == 'c') s_load_comp(s, de->d_name);
     if (d) closedir(d);
-    qsort(s->nodes, (size_t)s->n_nodes, sizeof *s->nodes, s_cmp_node);
+    if (s->n_nodes > 1) qsort(s->nodes, (size_t)s->n_nodes, sizeof *s->nodes, s_cmp_node);
     for (int i = 0; i < s->n_nodes; i++) {   /* children_with: the last child's made_with */
         cn_store_node *par = cn_store_find_node(s, s->nodes[i].parent);
         if (par) par->children_with = s->nodes[i].made_with;
@@ -357,7 +357,7 @@ int cn_store_add_node(cn_store *s, const char *parent, const int32_t *codes, int
     if (par) {
         snprintf(n.comp, sizeof n.comp, "%s", par->comp);
         long k = s_next_node_num(s, par->comp);
-        snprintf(n.id, sizeof n.id, "%s.%ld", par->comp, k);
+        snprintf(n.id, sizeof n.id, "%.40s.%ld", par->comp, k);
         for (int i = 0; i < s->n_nodes; i++)
             if (!strcmp(s->nodes[i].parent, parent)) n.index++;
     }

@@ -28,7 +28,7 @@ void cn_store_journal_load(cn_store *s)
     while (d && (de = readdir(d))) {
         if (strstr(de->d_name, ".tmp.")) {
             char full[4096];
-            snprintf(full, sizeof full, "%s/%s", path, de->d_name);
+            snprintf(full, sizeof full, "%.3800s/%.255s", path, de->d_name);
             unlink(full);
             continue;
         }
@@ -95,7 +95,7 @@ int cn_store_journal_each(cn_store *s, void (*fn)(void *user, uint64_t job, cons
         ids[n++] = strtoull(de->d_name, NULL, 10);
     }
     closedir(d);
-    qsort(ids, n, sizeof *ids, s_cmp_u64);
+    if (n > 1) qsort(ids, n, sizeof *ids, s_cmp_u64);
     for (size_t i = 0; i < n; i++) {
         void *txt;
         size_t len;

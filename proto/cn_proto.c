@@ -284,14 +284,16 @@ int cn_proto_pack_header(cn_env *env, const cn_blob *blobs, int n_blobs, zmq_msg
         bv[i].count = blobs[i].count;
         bp[i] = &bv[i];
     }
+    size_t old_n = env->n_blobs;   /* a decoded envelope owns its blobs: put them back */
+    Continuo__Blob **old = env->blobs;
     env->version = CN_PROTOCOL_VERSION;
     env->n_blobs = (size_t)n_blobs;
     env->blobs = n_blobs ? bp : NULL;
     size_t len = continuo__envelope__get_packed_size(env);
     int rc = zmq_msg_init_size(out, len);
     if (rc == 0) continuo__envelope__pack(env, zmq_msg_data(out));
-    env->n_blobs = 0;
-    env->blobs = NULL;
+    env->n_blobs = old_n;
+    env->blobs = old;
     return rc;
 }
 

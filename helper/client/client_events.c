@@ -154,7 +154,7 @@ int cn_client_dispatch(cn_client *c, cn_msg *m, cn_event_fn fn, void *user)
     if (e->body_case == CONTINUO__ENVELOPE__BODY_ERROR && e->request_id == c->hello_rid &&
         !c->connected) {   /* the helper refused the hello itself */
         c->fatal = 1;
-        snprintf(c->fatal_msg, sizeof c->fatal_msg, "helper at %s refused the session: %s",
+        snprintf(c->fatal_msg, sizeof c->fatal_msg, "helper at %.200s refused the session: %.280s",
                  c->endpoint, s_s(e->error->message));
         return 0;
     }

@@ -33,7 +33,7 @@ int main(void)
     for (int i = 0; i < 3; i++) {
         snprintf(base, sizeof base, "%s/%s", dir, names[i]);
         int rc = cn_curve_keygen(base, err, sizeof err);
-        snprintf(msg, sizeof msg, "%s.key and %s.pub %s", base, base, rc ? err : "written");
+        snprintf(msg, sizeof msg, "%.200s.key and %.200s.pub %.300s", base, base, rc ? err : "written");
         cn_check_true(&chk, "keygen writes a key pair", rc == 0, msg);
     }
     char hkey[800], hpub[800], akey[800], mkey[800], pub[41], sec[41];

@@ -37,7 +37,7 @@ static void s_loop(cn_client *c, const char *dir)
     ht_rec g, k, r, b, u, t, x;
     ht_rec_init(&g);
     int rc = ht_wait(c, s_generate(c, 0.2, 3, "alan_jackson", err), &g, 20000);
-    snprintf(msg, sizeof msg, "status %d, %d accepted, %d candidates, %d done, error \"%s\"",
+    snprintf(msg, sizeof msg, "status %d, %d accepted, %d candidates, %d done, error \"%.300s\"",
              rc, g.accepted, g.candidates, g.done, g.message);
     cn_check_true(&chk, "generate: 3 candidates then done", rc == 0 && g.candidates == 3 &&
                   g.done == 1 && g.accepted == 1, msg);
@@ -93,7 +93,7 @@ static void s_loop(cn_client *c, const char *dir)
     rc = ht_wait(c, cn_client_upsample(c, k.nodes[2], 0, err, sizeof err), &u, 60000);
     /* level 1: 103 top codes -> 412 codes in windows of 32 hop 16: 25 windows; level 0:
        1648 codes: 102 windows */
-    snprintf(msg, sizeof msg, "status %d, %d windows, done %d, error \"%s\"", rc, u.windows,
+    snprintf(msg, sizeof msg, "status %d, %d windows, done %d, error \"%.300s\"", rc, u.windows,
              u.done, u.message);
     cn_check_true(&chk, "upsample to level 0: windows of level 1 then level 0, then done",
                   rc == 0 && u.windows > 2 && u.done == 1, msg);
@@ -110,7 +110,7 @@ static void s_loop(cn_client *c, const char *dir)
         SF_INFO info = {0};
         SNDFILE *f = sf_open(path, SFM_READ, &info);
         double secs = f ? (double)info.frames / info.samplerate : 0;
-        snprintf(msg, sizeof msg, "%s: %d Hz, %.4f s (want 48000 Hz, %.4f s)", path,
+        snprintf(msg, sizeof msg, "%.300s: %d Hz, %.4f s (want 48000 Hz, %.4f s)", path,
                  info.samplerate, secs, (double)want / 44100);
         cn_check_true(&chk, "export FLAC at 48 kHz", f && info.samplerate == 48000 &&
                       fabs(secs - (double)want / 44100) < 0.002, msg);

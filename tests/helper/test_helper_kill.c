@@ -45,7 +45,7 @@ static void s_snapshot(const char *comp_dir, s_files *f)
     f->n = 0;
     while (d && (de = readdir(d)) && f->n < 512) {
         if (!strstr(de->d_name, ".w") || strstr(de->d_name, ".tmp")) continue;
-        snprintf(f->name[f->n], 128, "%s", de->d_name);
+        snprintf(f->name[f->n], 128, "%.127s", de->d_name);
         snprintf(path, sizeof path, "%s/%s", comp_dir, de->d_name);
         if (!cn_store_read_file(path, &f->data[f->n], &f->len[f->n], err, sizeof err)) f->n++;
     }

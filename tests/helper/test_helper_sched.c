@@ -151,7 +151,7 @@ static void s_restart(const char *dir, const char *store, cn_runner *run, fake_e
     cn_check_true(&chk, "a client rides out a helper restart and its job completes", rc == 0 &&
                   u.reconnected >= 1 && u.done == 1 && !dup && u.windows > before, msg);
     s_read(path, &w1b, &n1b);
-    snprintf(msg, sizeof msg, "%s: %zu bytes before, %zu after", path, n1, n1b);
+    snprintf(msg, sizeof msg, "%.300s: %zu bytes before, %zu after", path, n1, n1b);
     cn_check_true(&chk, "a window finished before the restart is unchanged", n1 && n1 == n1b &&
                   !memcmp(w1, w1b, n1), msg);
     free(w1), free(w1b);
