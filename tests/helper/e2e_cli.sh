@@ -3,7 +3,8 @@
 # End to end with the real engine: the golden tiny models (tests/golden) converted with
 # continuo-convert, served by continuo-helper on the CPU backend, driven by the `continuo` CLI
 # through generate, continue, rerun, back to an earlier node, upsample, tree and export, plus
-# refusals. Usage: e2e_cli.sh BUILD_DIR SOURCE_DIR. Prints one line per check.
+# refusals. Usage: e2e_cli.sh BUILD_DIR SOURCE_DIR (CN_E2E_BACKEND=cuda for the GPU backend).
+# Prints one line per check.
 set -u
 build=$1 src=$2
 helper=$build/helper/continuo-helper cli=$build/helper/continuo convert=$build/continuo-convert
@@ -31,6 +32,7 @@ done
 ep="ipc://$tmp/h.sock"
 C=("$cli" --helper "$ep" --quiet)
 "$helper" --models "$tmp" --model-set 5b --store "$tmp/store" --endpoint "$ep" \
+  --backend "${CN_E2E_BACKEND:-cpu}" \
   --log-level warn 2>"$tmp/helper.log" &
 hpid=$!
 for _ in $(seq 50); do [ -S "$tmp/h.sock" ] && break; sleep 0.1; done
@@ -85,6 +87,7 @@ kill -0 "$hpid" 2>/dev/null
 check "the helper is still up after the refusals" $? "pid $hpid"
 # Previews decode inside the engine's progress callback: the candidates must not change.
 "$helper" --models "$tmp" --model-set 5b --store "$tmp/store2" --endpoint "ipc://$tmp/p.sock" \
+  --backend "${CN_E2E_BACKEND:-cpu}" \
   --preview-s 0.0001 --log-level warn 2>>"$tmp/helper.log" &
 ppid=$!
 for _ in $(seq 50); do [ -S "$tmp/p.sock" ] && break; sleep 0.1; done
