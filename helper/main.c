@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <pthread.h>
 
 #include "client.h"
@@ -131,13 +130,6 @@ static void s_default_store(s_opts *o)
     if (x && x[0]) snprintf(o->store, sizeof o->store, "%s/continuo/store", x);
     else snprintf(o->store, sizeof o->store, "%s/.local/share/continuo/store",
                   home ? home : ".");
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%.*s", (int)(strlen(o->store) - 6), o->store);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s", parent);
-    for (char *p = cmd + 1; *p; p++)   /* mkdir -p of the parent */
-        if (*p == '/') { *p = 0; mkdir(cmd, 0755); *p = '/'; }
-    mkdir(cmd, 0755);
     o->srv.store_dir = o->store;
 }
 

@@ -229,6 +229,9 @@ int cn_store_open(cn_store **out, const char *dir, char *err, size_t errlen)
     pthread_mutex_init(&s->lock, NULL);
     s->next_comp = 1;
     char p[4096];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *c = p + 1; *c; c++)   /* parents first, like mkdir -p */
+        if (*c == '/') { *c = 0; mkdir(p, 0755); *c = '/'; }
     int rc = s_mkdir(dir, err, errlen);
     snprintf(p, sizeof p, "%s/compositions", dir);
     if (!rc) rc = s_mkdir(p, err, errlen);
