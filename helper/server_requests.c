@@ -28,6 +28,16 @@ static void s_hello(cn_server *s, cn_session *ss, cn_msg *m)
                            CONTINUO__ERROR_CODE__ERR_VERSION, msg);
         return;
     }
+    const char *set = s->cfg.runner->model_set, *be = s->cfg.runner->backend;
+    if ((h->model_set[0] && strcmp(h->model_set, set)) || (h->backend[0] && strcmp(h->backend, be))) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "this helper serves model set %s on %s; the client asked for "
+                 "%s on %s", set, be, h->model_set[0] ? h->model_set : set,
+                 h->backend[0] ? h->backend : be);
+        cn_server_error_to(s, m->identity, m->identity_len, m->env->request_id,
+                           CONTINUO__ERROR_CODE__ERR_BAD_VALUE, msg);
+        return;
+    }
     if (ss && (!h->session[0] || strcmp(ss->id, h->session))) ss->rid_len = 0;  /* re-hello */
     cn_session *old = h->session[0] ? cn_session_by_id(s, h->session) : NULL;
     ss = old ? old : cn_session_new(s, h->session);

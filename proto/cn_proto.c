@@ -59,6 +59,8 @@ static int s_check_requests(const cn_env *e, char *err, size_t errlen)
     case CONTINUO__ENVELOPE__BODY_HELLO:
         NAME(e->hello->client_name, "client name");
         ID(e->hello->session, "session id");
+        NAME(e->hello->model_set, "model set");
+        NAME(e->hello->backend, "backend");
         break;
     case CONTINUO__ENVELOPE__BODY_GENERATE:
         NAME(e->generate->artist, "artist");

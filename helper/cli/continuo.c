@@ -250,7 +250,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     if (s_parse(argc, argv, &o)) { s_usage(stderr); return 2; }
     if (optind >= argc) { s_usage(stderr); return 2; }
-    cn_client_config cfg = {o.helper, o.server_key, o.client_key, "continuo-cli", 0, 0};
+    cn_client_config cfg = {o.helper, o.server_key, o.client_key, "continuo-cli", 0, 0, NULL,
+                            NULL};
     char err[CN_CLIENT_ERRLEN];
     cn_client *c = NULL;
     if (cn_client_open(&c, &cfg, err, sizeof err)) {

@@ -78,6 +78,8 @@ int cn_client_send_hello(cn_client *c)
     h.client_name = c->name;
     h.session = c->info.session;
     h.last_seq = c->last_seq;
+    h.model_set = c->want_set;
+    h.backend = c->want_backend;
     env.body_case = CONTINUO__ENVELOPE__BODY_HELLO;
     env.hello = &h;
     env.request_id = c->hello_rid = ++c->next_rid;
@@ -95,6 +97,8 @@ int cn_client_open(cn_client **out, const cn_client_config *cfg, char *err, size
     if (cfg->endpoint) snprintf(c->endpoint, sizeof c->endpoint, "%s", cfg->endpoint);
     else cn_default_endpoint(c->endpoint, sizeof c->endpoint);
     snprintf(c->name, sizeof c->name, "%s", cfg->client_name ? cfg->client_name : "client");
+    snprintf(c->want_set, sizeof c->want_set, "%s", cfg->model_set ? cfg->model_set : "");
+    snprintf(c->want_backend, sizeof c->want_backend, "%s", cfg->backend ? cfg->backend : "");
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
     c->hb_ms = cfg->heartbeat_ms;
     if (cfg->server_key) {

@@ -40,6 +40,8 @@ typedef struct cn_client_config {
     const char *client_name;     /* shown in the helper's log; NULL = "client" */
     int timeout_ms;              /* cn_client_open: how long to wait for the hello (0 = 5000) */
     int heartbeat_ms;            /* 0 = the helper's value */
+    const char *model_set;       /* NULL: any; else the helper refuses unless it serves it */
+    const char *backend;         /* NULL: any; else "cpu" or "cuda" */
 } cn_client_config;
 
 /* What the helper said in its welcome. */

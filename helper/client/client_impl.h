@@ -11,6 +11,7 @@ struct cn_client {
     void *ctx, *sock;
     char endpoint[512];
     char name[CN_PROTO_MAX_NAME + 1];
+    char want_set[CN_PROTO_MAX_NAME + 1], want_backend[CN_PROTO_MAX_NAME + 1];
     int curve;
     char server_pub[41], client_pub[41], client_sec[41];
     cn_helper_info info;

@@ -51,7 +51,7 @@ cn_server *ht_server(cn_runner *r, const char *dir, const char *store, cn_server
 
 cn_client *ht_client(const char *endpoint, const char *name)
 {
-    cn_client_config cfg = {endpoint, NULL, NULL, name, 3000, 0};
+    cn_client_config cfg = {endpoint, NULL, NULL, name, 3000, 0, NULL, NULL};
     cn_client *c = NULL;
     char err[512];
     if (cn_client_open(&c, &cfg, err, sizeof err))

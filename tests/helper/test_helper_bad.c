@@ -209,6 +209,13 @@ int main(void)
     snprintf(msg, sizeof msg, "status %d, %d candidates", rc, ok.candidates);
     cn_check_true(&chk, "after all of that the helper still serves a good request", rc == 0 &&
                   ok.candidates == 2, msg);
+    cn_client_config want = {cn_server_endpoint(s), NULL, NULL, "picky", 2000, 0, "1b_lyrics",
+                             "cuda"};
+    cn_client *picky = NULL;
+    rc = cn_client_open(&picky, &want, err, sizeof err);
+    cn_check_true(&chk, "a client needing another model set and backend is refused at hello",
+                  rc == -1 && strstr(err, "serves model set fake-test-double on none; the "
+                  "client asked for 1b_lyrics on cuda"), err);
     cn_client *c2 = ht_client(cn_server_endpoint(s), "late");
     cn_check_true(&chk, "and a new client can still connect", c2 != NULL, "");
     ht_rec_free(&ok);

@@ -16,7 +16,7 @@ static cn_check chk;
 static cn_client *s_open(const char *ep, const char *server_pub, const char *client_key,
                          char *err)
 {
-    cn_client_config cfg = {ep, server_pub, client_key, "curve-test", 1500, 0};
+    cn_client_config cfg = {ep, server_pub, client_key, "curve-test", 1500, 0, NULL, NULL};
     cn_client *c = NULL;
     if (cn_client_open(&c, &cfg, err, 512)) return NULL;
     return c;

@@ -81,7 +81,7 @@ int main(void)
     pid_t pid = s_spawn();
     cn_client *c = NULL;
     for (int i = 0; i < 50 && !c; i++) {
-        cn_client_config cfg = {g_ep, NULL, NULL, "killer", 200, 0};
+        cn_client_config cfg = {g_ep, NULL, NULL, "killer", 200, 0, NULL, NULL};
         if (cn_client_open(&c, &cfg, err, sizeof err)) usleep(100000);
     }
     if (!c) { fprintf(stderr, "no helper at %s (%s): %s\n", g_ep, g_bin, err); return 1; }
