@@ -180,6 +180,7 @@ static int s_run_batch(s_run *r, const cn_window_plan *plan, int b0, int nb, cha
         snprintf(err, errlen, "out of memory for a batch of %d", nb);
     else
         rc = cn_prior_state_new(&st, r->p, nb, 0, err, errlen);
+    if (rc == 0) cn_prior_state_use_graphs(st, 1);   /* replayed decode steps where supported */
     for (int64_t k = 0; rc == 0 && k < plan->n; k++) {
         const cn_window *w = &plan->w[k];
         if (!w->sampled) continue;

@@ -41,7 +41,8 @@ static int s_open(cn_engine **e, const char *bin, const char *src)
         printf("FAIL converting the golden tiny models\n");
         return -1;
     }
-    cn_engine_config cfg = { "cpu", vq, top, up1, up0, 0 };
+    const char *backend = getenv("CN_TEST_BACKEND");   /* e.g. cuda, on a GPU machine */
+    cn_engine_config cfg = { backend && *backend ? backend : "cpu", vq, top, up1, up0, 0 };
     if (cn_engine_open(e, &cfg, err, sizeof err) != 0) {
         printf("FAIL open engine: %s\n", err);
         return -1;
