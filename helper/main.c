@@ -44,7 +44,7 @@ static void s_usage(FILE *f)
 "  --store DIR           compositions and the jobs journal (default\n"
 "                        $XDG_DATA_HOME/continuo/store)\n"
 "  --max-candidates N    most candidates per request (default 16)\n"
-"  --preview-s S         send decoded previews every S seconds while sampling (default 0: off)\n"
+"  --preview-s S         decoded previews every S seconds while sampling (3; 0: off)\n"
 "  --log-level L         error, warn, info (default) or debug\n"
 "  --help                this text\n");
 }
@@ -147,6 +147,7 @@ int main(int argc, char **argv)
     }
     s_opts o;
     memset(&o, 0, sizeof o);
+    o.srv.preview_interval_s = 3;
     if (s_parse(argc, argv, &o)) return 2;
     s_model_paths(&o);
     s_default_store(&o);

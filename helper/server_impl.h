@@ -12,6 +12,8 @@
 #include "server.h"
 #include "store.h"
 
+#define CN_SESSION_MAX_JOBS 64      /* unfinished jobs one session may have */
+
 typedef struct cn_event_rec {
     uint64_t seq;
     zmq_msg_t parts[1 + CN_PROTO_MAX_BLOBS];

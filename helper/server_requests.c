@@ -164,6 +164,12 @@ static void s_queue(cn_server *s, cn_session *ss, uint64_t rid, cn_job *job, con
 static cn_job *s_new_job(cn_server *s, cn_session *ss, uint64_t rid, cn_job_kind kind)
 {
     char err[512];
+    if (ss->active_jobs >= CN_SESSION_MAX_JOBS) {
+        cn_session_error(s, ss, rid, 0, CONTINUO__ERROR_CODE__ERR_BUSY, "this session has %d "
+                         "unfinished jobs; the limit is %d", ss->active_jobs,
+                         CN_SESSION_MAX_JOBS);
+        return NULL;
+    }
     cn_job *job = calloc(1, sizeof *job);
     if (!job) return NULL;
     job->id = cn_store_next_job_id(s->store, err, sizeof err);

@@ -41,6 +41,43 @@ static uint64_t s_gen(cn_client *c, float *p, int64_t n, double rate, const char
     return id;
 }
 
+static fake_engine *g_fe;
+
+typedef struct s_ids {
+    uint64_t jobs[128];
+    int n, busy;
+    char message[512];
+} s_ids;
+
+static void s_collect(void *user, const cn_event *ev)
+{
+    s_ids *x = user;
+    if (ev->type == CN_EV_ACCEPTED && x->n < 128) x->jobs[x->n++] = ev->job;
+    if (ev->type == CN_EV_ERROR && ev->error_code == CN_ERR_BUSY) {
+        x->busy++;
+        snprintf(x->message, sizeof x->message, "%s", ev->message);
+    }
+}
+
+/* One session may not queue more than 64 unfinished jobs; all are cancelled afterwards. */
+static void s_flood(cn_client *c, const char *root)
+{
+    char err[512];
+    s_ids x = {0};
+    g_fe->step_us = 20000;
+    for (int i = 0; i < 66; i++) cn_client_rerun(c, root, NULL, err, sizeof err);
+    double end = ht_now() + 10;
+    while (x.n + x.busy < 66 && ht_now() < end) cn_client_poll(c, 20, s_collect, &x, err, 512);
+    char msg[700];
+    snprintf(msg, sizeof msg, "%d accepted, %d refused: \"%s\"", x.n, x.busy, x.message);
+    cn_check_true(&chk, "a session may not queue more than 64 jobs", x.n == 64 && x.busy == 2 &&
+                  strstr(x.message, "the limit is 64"), msg);
+    for (int i = 0; i < x.n; i++) cn_client_cancel(c, x.jobs[i], err, sizeof err);
+    g_fe->step_us = 0;
+    end = ht_now() + 1.5;   /* let the cancels land before the next checks */
+    while (ht_now() < end) cn_client_poll(c, 20, s_collect, &x, err, sizeof err);
+}
+
 static void s_values(cn_client *c)
 {
     const int BAD = CN_ERR_BAD_VALUE, NF = CN_ERR_NOT_FOUND;
@@ -87,6 +124,7 @@ static void s_values(cn_client *c)
     cn_client_sampling hot = {1, 50.0f, 0, 0, 0};
     s_expect(c, "temperature 50", cn_client_continue(c, root, 0, 0.1, &hot, err, sizeof err),
              BAD, "temperature 50 is out of range");
+    s_flood(c, root);
     ht_rec_free(&r);
     free(p);
 }
@@ -174,6 +212,7 @@ int main(void)
     fake_engine fe = {0};
     cn_runner run;
     fake_runner(&run, &fe);
+    g_fe = &fe;
     cn_server_config extra = {0};
     extra.max_message_bytes = 1 << 20;
     cn_server *s = ht_server(&run, dir, store, &extra);

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: MIT
- * Small client conveniences: the default endpoint. (Sound files and resampling live in
- * helper/audio/audio_io.c, shared with the engine.) Not realtime-safe.
+ * The default endpoint of a local helper (ipc:// in the user's runtime folder). Sound files
+ * and resampling live in helper/audio/audio_io.c. Never opens anything itself.
  */
 #define _GNU_SOURCE
 #include "client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 const char *cn_default_endpoint(char *buf, size_t len)
