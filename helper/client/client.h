@@ -90,8 +90,9 @@ typedef struct cn_generate_req {
     cn_client_sampling sampling;
 } cn_generate_req;
 
-/* Each returns the request id, or 0 with err (not connected, or too large for the helper's
- * max_message_bytes: "prompt is 300.0 MB; the helper takes at most 256.0 MB"). */
+/* Each returns the request id, or 0 with err: not connected (the client is reconnecting after
+ * CN_EV_DISCONNECTED; retry after CN_EV_RECONNECTED), or too large for the helper's
+ * max_message_bytes ("prompt is 300.0 MB; the helper takes at most 256.0 MB"). */
 uint64_t cn_client_generate(cn_client *c, const cn_generate_req *r, char *err, size_t errlen);
 /* Continues NODE's candidate CHOICE (choice -1: NODE itself) by `seconds`. */
 uint64_t cn_client_continue(cn_client *c, const char *node, int choice, double seconds,

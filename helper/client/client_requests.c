@@ -12,6 +12,11 @@
 uint64_t cn_client_send(cn_client *c, cn_env *env, const cn_blob *blobs, int n, char *err,
                         size_t errlen)
 {
+    if (!c->connected) {   /* a new socket replaces this one on reconnect: nothing would arrive */
+        snprintf(err, errlen, "not connected to the helper at %s (reconnecting); try again",
+                 c->endpoint);
+        return 0;
+    }
     uint64_t bytes = 0;
     for (int i = 0; i < n; i++) bytes += blobs[i].count * 4;
     uint64_t max = c->info.max_message_bytes;
