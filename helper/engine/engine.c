@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int s_open_file(cn_modelfile **mf, const char *path, const char *want_kind, char *err,
                        size_t errlen)
@@ -64,6 +65,49 @@ static int s_open_vqvae(cn_engine *e, const char *path, char *err, size_t errlen
     return rc;
 }
 
+static double s_gb(size_t bytes)
+{
+    return (double)bytes / 1e9;
+}
+
+/* Before loading: the model files (as stored; a backend may keep some weights narrower) must
+ * fit in the backend's free memory. */
+static int s_check_weights_fit(cn_engine *e, const char *const *paths, int n, char *err,
+                               size_t errlen)
+{
+    size_t need = 0, free_b = 0, total_b = 0;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (paths[i] && stat(paths[i], &st) == 0) need += (size_t)st.st_size;
+    }
+    if (e->be->ops->mem_info(e->be, &free_b, &total_b) != 0 || need <= free_b) return 0;
+    snprintf(err, errlen, "the model set needs %.1f GB for its weights; the %s backend has "
+             "%.1f GB free of %.1f GB", s_gb(need), e->be->ops->name, s_gb(free_b), s_gb(total_b));
+    return -1;
+}
+
+/* After loading: the largest sampling state (key/value cache + scratch for max_batch
+ * candidates at a level's full context) must fit beside the weights. */
+static int s_check_cache_fits(cn_engine *e, char *err, size_t errlen)
+{
+    size_t free_b = 0, total_b = 0, need = 0;
+    int worst = -1;
+    for (int level = 0; level < CN_LEVELS; level++) {
+        if (!e->prior[level]) continue;
+        size_t b = cn_prior_state_bytes(e->prior[level], e->max_batch, 0, 1);
+        if (b > need) {
+            need = b;
+            worst = level;
+        }
+    }
+    if (worst < 0 || e->be->ops->mem_info(e->be, &free_b, &total_b) != 0 || need <= free_b)
+        return 0;
+    snprintf(err, errlen, "sampling %d candidates at once needs %.1f GB of key/value cache and "
+             "scratch at level %d; %.1f GB are free after loading the weights: lower the batch "
+             "(--max-batch)", e->max_batch, s_gb(need), worst, s_gb(free_b));
+    return -1;
+}
+
 int cn_engine_open(cn_engine **out, const cn_engine_config *cfg, char *err, size_t errlen)
 {
     *out = NULL;
@@ -75,11 +119,14 @@ int cn_engine_open(cn_engine **out, const cn_engine_config *cfg, char *err, size
     e->max_batch = cfg->max_batch > 0 ? cfg->max_batch : 16;
     e->be = cn_backend_new(cfg->backend ? cfg->backend : "cpu", err, errlen);
     int rc = e->be ? 0 : -1;
-    if (rc == 0 && cfg->vqvae_path) rc = s_open_vqvae(e, cfg->vqvae_path, err, errlen);
     const char *priors[CN_LEVELS] = { cfg->upsampler0_path, cfg->upsampler1_path,
                                       cfg->prior_path };
+    const char *all[CN_LEVELS + 1] = { cfg->vqvae_path, priors[0], priors[1], priors[2] };
+    if (rc == 0) rc = s_check_weights_fit(e, all, CN_LEVELS + 1, err, errlen);
+    if (rc == 0 && cfg->vqvae_path) rc = s_open_vqvae(e, cfg->vqvae_path, err, errlen);
     for (int level = 0; rc == 0 && level < CN_LEVELS; level++)
         if (priors[level]) rc = s_open_prior(e, level, priors[level], err, errlen);
+    if (rc == 0) rc = s_check_cache_fits(e, err, errlen);
     if (rc != 0) {
         cn_engine_close(&e);
         return -1;

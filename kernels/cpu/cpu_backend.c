@@ -228,8 +228,15 @@ static int s_mem_info(cn_backend *be, size_t *free_bytes, size_t *total_bytes)
             }
         fclose(f);
     }
-    if (free_bytes) *free_bytes = (size_t)avail * (size_t)page;
-    if (total_bytes) *total_bytes = (size_t)tot * (size_t)page;
+    size_t free_b = (size_t)avail * (size_t)page, total_b = (size_t)tot * (size_t)page;
+    const char *cap = getenv("CONTINUO_CPU_MEMORY_GB");   /* a user's limit for this process */
+    if (cap && atof(cap) > 0) {
+        size_t cap_b = (size_t)(atof(cap) * 1e9);
+        if (cap_b < total_b) total_b = cap_b;
+        if (cap_b < free_b) free_b = cap_b;
+    }
+    if (free_bytes) *free_bytes = free_b;
+    if (total_bytes) *total_bytes = total_b;
     return 0;
 }
 

@@ -30,9 +30,28 @@ static int s_convert(const char *bin, const char *src, const char *name, const c
     return system(cmd);
 }
 
+static char vq[512], top[512], up1[512], up0[512];
+
+/* Opening refuses a model set that does not fit the memory the backend reports. */
+static void s_memory_refusals(cn_check *c)
+{
+    char err[1024];
+    cn_engine *e = NULL;
+    cn_engine_config cfg = { "cpu", vq, top, up1, up0, 0 };
+    setenv("CONTINUO_CPU_MEMORY_GB", "0.0005", 1);
+    int rc = cn_engine_open(&e, &cfg, err, sizeof err);
+    s_ok(c, "weights larger than free memory are refused before loading",
+         rc != 0 && !e && strstr(err, "GB for its weights") && strstr(err, "GB free"), err);
+    setenv("CONTINUO_CPU_MEMORY_GB", "0.01", 1);
+    cfg.max_batch = 1000;
+    rc = cn_engine_open(&e, &cfg, err, sizeof err);
+    s_ok(c, "a batch whose cache cannot fit is refused, naming the need and --max-batch",
+         rc != 0 && !e && strstr(err, "1000 candidates") && strstr(err, "--max-batch"), err);
+    unsetenv("CONTINUO_CPU_MEMORY_GB");
+}
+
 static int s_open(cn_engine **e, const char *bin, const char *src)
 {
-    static char vq[512], top[512], up1[512], up0[512];
     char extra[1024], err[1024];
     snprintf(extra, sizeof extra, "--vqvae-hps '%s/tests/golden/vqvae/checkpoint.pth.tar'", src);
     if (s_convert(bin, src, "vqvae", "", vq, sizeof vq) || s_convert(bin, src, "prior_5b", extra, top, sizeof top) ||
@@ -165,6 +184,7 @@ int main(void)
     cn_check_true(&c, "cancel from the progress callback stops within one step",
                   rc == CN_ENGINE_CANCELLED && calls == 3, NULL);
     s_refusals(&c, e, prompt, K);
+    s_memory_refusals(&c);
 
     cn_engine_close(&e);
     free(audio); free(prompt); free(a); free(b); free(d); free(l1); free(l0); free(out); free(x);
