@@ -158,6 +158,18 @@ typedef struct cn_backend_ops {
     int (*graph_begin)(cn_backend *be);
     int (*graph_end)(cn_backend *be);
     int (*graph_launch)(cn_backend *be, int64_t pos_advance);
+
+    /* Optional fused ops (NULL where a backend has none, as on the CPU: the model code then
+     * makes the same calls one by one). Results equal those of the separate calls. */
+    /* y = gelu_quick(x W + b): matmul (beta 0) then gelu_quick in one pass */
+    int (*matmul_gelu)(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                       cn_wlayout layout, const cn_tensor *b);
+    /* y (n_items*len, N) = x W + b, then kv_store(k, v, y, n_items, len, N, k_col, v_col, S,
+     * pos0, k_stride); a graph replay advances pos0 as it does kv_store's. */
+    int (*matmul_kv_store)(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                           cn_wlayout layout, const cn_tensor *b, cn_tensor *k, cn_tensor *v,
+                           int n_items, int len, int k_col, int v_col, int S, int pos0,
+                           int k_stride);
 } cn_backend_ops;
 
 struct cn_backend {

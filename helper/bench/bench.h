@@ -25,6 +25,7 @@ typedef struct cn_bench_opts {
     int n_n;
     int steps;                      /* timed decode steps per (model, N) */
     int pos;                        /* code position of the first timed step; -1 = default */
+    int graphs;                     /* 1: replay recorded decode steps where the backend can, as the engine does */
     const char *layouts;            /* released_layouts directory */
     const char *tmp;                /* folder for the synthetic model files */
     double peak_gbs;                /* 0 = ask the device */
@@ -37,6 +38,7 @@ typedef struct cn_bench_step {
     int n;
     int ok;                         /* 0: refused (reason in why) */
     char why[256];
+    int graphs;                     /* recorded decode steps were replayed (cn_prior_state_use_graphs) */
     int pos0;                       /* code position of the first timed step */
     double begin_s;                 /* cn_prior_begin (conditioning, lyric prefix/encoder) */
     double prime_s_per_pos;         /* cn_prior_prime per primed position, all N items */

@@ -11,7 +11,8 @@
 /* Times N items (on the wrapped backend the prior was opened on) at code position pos0 for `steps` steps (cn_bench_step filled; ok = 0 with
  * the reason when the state does not fit or a call fails). base_free: backend free bytes
  * before the model was loaded (memory figures are relative to it). */
-void cn_bench_loop(cn_bench_wrap *w, cn_prior *p, int N, int pos0, int steps, double base_free,
+void cn_bench_loop(cn_bench_wrap *w, cn_prior *p, int N, int pos0, int steps, int graphs,
+                   double base_free,
                    cn_bench_step *r);
 
 /* hop_fraction of the reference's sampling command lines (levels 0, 1, 2). */

@@ -21,14 +21,16 @@ static void s_usage(FILE *f)
     fprintf(f,
         "usage: continuo-bench [--backend cpu|cuda] [--model NAME]... [--depth D] [--n LIST]\n"
         "                      [--steps K] [--pos P] [--layouts DIR] [--tmp DIR]\n"
-        "                      [--peak-gbs X] [--vq-seconds S] [--song-seconds S]\n"
+        "                      [--peak-gbs X] [--vq-seconds S] [--song-seconds S] [--graphs 0|1]\n"
         "  cpu defaults:  --model prior_1b_lyrics --depth 4 --n 1,3\n"
         "  cuda defaults: every prior and upsampler at released depth (--depth 0), --n 1,3,8,16\n"
         "  both: --steps 64; --pos P = code position of the first timed step (default: the\n"
         "        first sampled position of a steady-state window, n_ctx - hop_length)\n"
         "  models: prior_5b prior_5b_lyrics prior_1b_lyrics upsampler_level_1 upsampler_level_0\n"
         "  --tmp: folder for the synthetic model files (default $TMPDIR or /tmp; up to 11.5 GB at once)\n"
-        "  --vq-seconds: audio for the VQ-VAE figures (default 4; 0 skips them)\n");
+        "  --vq-seconds: audio for the VQ-VAE figures (default 4; 0 skips them)\n"
+        "  --graphs: 1 (default) replays recorded decode steps where the backend can, as the\n"
+        "        engine's sampler does; 0 calls every op directly\n");
 }
 
 static int s_known(const char *m)
@@ -89,6 +91,7 @@ static int s_parse(int argc, char **argv, cn_bench_opts *o)
                 return fprintf(stderr, "continuo-bench: --n %s: want up to %d numbers 1..256, "
                                "comma-separated\n", v, CN_BENCH_MAX_N), -1;
         } else if (!strcmp(a, "--steps")) o->steps = atoi(v);
+        else if (!strcmp(a, "--graphs")) o->graphs = atoi(v) != 0;
         else if (!strcmp(a, "--pos")) o->pos = atoi(v);
         else if (!strcmp(a, "--layouts")) o->layouts = v;
         else if (!strcmp(a, "--tmp")) o->tmp = v;
@@ -117,7 +120,8 @@ static void s_heading(const cn_bench_opts *o, cn_backend *be, char *peak_src, si
         printf("host: %ld cores online, OPENBLAS_NUM_THREADS=%s\n", sysconf(_SC_NPROCESSORS_ONLN),
                getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     static const char *envs[] = { "CN_CUDA_WEIGHTS", "CN_CUDA_GEMV_MAX_M",
-                                  "CN_CUDA_WEIGHTS_MIN_ELEMS", "CN_CUDA_GEMV_BLOCKS_PER_SM" };
+                                  "CN_CUDA_WEIGHTS_MIN_ELEMS", "CN_CUDA_GEMV_BLOCKS_PER_SM",
+                                  "CN_CUDA_FUSED" };
     for (size_t i = 0; !strcmp(o->backend, "cuda") && i < sizeof envs / sizeof envs[0]; i++)
         if (getenv(envs[i])) printf("%s=%s\n", envs[i], getenv(envs[i]));
     if (o->peak_gbs > 0) snprintf(peak_src, len, "--peak-gbs");
@@ -132,7 +136,7 @@ static void s_heading(const cn_bench_opts *o, cn_backend *be, char *peak_src, si
 int main(int argc, char **argv)
 {
     const char *tmp = getenv("TMPDIR");
-    cn_bench_opts o = { .backend = "cpu", .steps = 64, .pos = -1, .layouts = CN_BENCH_LAYOUTS,
+    cn_bench_opts o = { .backend = "cpu", .steps = 64, .pos = -1, .graphs = 1, .layouts = CN_BENCH_LAYOUTS,
                         .tmp = tmp && *tmp ? tmp : "/tmp", .vq_seconds = 4, .song_seconds = 60 };
     int rc = s_parse(argc, argv, &o);
     if (rc) {

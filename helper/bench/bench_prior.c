@@ -158,11 +158,13 @@ int cn_bench_prior(cn_backend *be, const cn_bench_opts *o, const char *model,
         /* default: the first sampled position of a steady-state window (the window before
          * it primes n_ctx - hop_length positions, then samples hop_length new ones) */
         int pos0 = o->pos >= 0 ? o->pos : (int)(m->n_ctx - m->hop_length);
-        cn_bench_loop(m->wrap, p, o->n_list[i], pos0, o->steps, (double)fr, &m->s[m->n_s++]);
+        cn_bench_loop(m->wrap, p, o->n_list[i], pos0, o->steps, o->graphs, (double)fr,
+                      &m->s[m->n_s++]);
         cn_bench_step *s = &m->s[m->n_s - 1];
         if (s->ok)
-            printf("  N = %2d: %.3f ms per step (median; mean %.3f) from position %d\n", s->n,
-                   s->step_s * 1e3, s->step_mean_s * 1e3, s->pos0);
+            printf("  N = %2d: %.3f ms per step (median; mean %.3f) from position %d, %s\n",
+                   s->n, s->step_s * 1e3, s->step_mean_s * 1e3, s->pos0,
+                   s->graphs ? "graph replay" : "direct calls (no graphs)");
         else
             printf("  N = %2d: not measured: %s\n", s->n, s->why);
         fflush(stdout);

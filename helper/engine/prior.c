@@ -92,7 +92,7 @@ size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int w
     if (max_chunk <= 0) max_chunk = s_default_chunk(in);
     if (max_chunk > in->positions) max_chunk = in->positions;
     size_t N = (size_t)n_items, R = N * (size_t)max_chunk, f = sizeof(float);
-    size_t scratch = R * f * (size_t)(in->width * 3 + 3 * p->tf.S + p->tf.S + p->tf.mlp +
+    size_t scratch = R * f * (size_t)(in->width * 2 + 3 * p->tf.S + p->tf.S + p->tf.mlp +
                                       in->seq_vocab) + R * 4 + N * 4;
     size_t cond = N * f * (size_t)in->width * (1 + (size_t)in->positions + (size_t)in->n_tokens);
     int n_enc = in->lyrics == CN_LYRICS_ENCODER ? in->n_tokens : 0;

@@ -203,7 +203,6 @@ int cn_tf_state_init(cn_tf_state *st, const cn_transformer *tf, int n_items, int
     if (cn_tu_alloc(be, &st->h, CN_F32, 2, (int64_t[]){ R, tf->width }) ||
         cn_tu_alloc(be, &st->qkv, CN_F32, 2, (int64_t[]){ R, 3 * (int64_t)tf->S }) ||
         cn_tu_alloc(be, &st->att, CN_F32, 2, (int64_t[]){ R, tf->S }) ||
-        cn_tu_alloc(be, &st->a, CN_F32, 2, (int64_t[]){ R, tf->width }) ||
         cn_tu_alloc(be, &st->mh, CN_F32, 2, (int64_t[]){ R, tf->mlp }))
         goto oom;
     return 0;
@@ -226,7 +225,6 @@ void cn_tf_state_free(cn_tf_state *st)
     cn_tu_release(be, &st->h);
     cn_tu_release(be, &st->qkv);
     cn_tu_release(be, &st->att);
-    cn_tu_release(be, &st->a);
     cn_tu_release(be, &st->mh);
     memset(st, 0, sizeof *st);
 }
@@ -313,8 +311,39 @@ int cn_tf_k_len(const cn_tf_state *st, int d, int pos0, int len)
     return k_len;
 }
 
+/* qkv = h W + b with this chunk's keys and values stored in layer d's cache (one fused call
+ * where the backend has it). */
+static int s_qkv(cn_tf_state *st, int d, cn_tensor *qkv, const cn_tensor *h, int len, int store,
+                 int n_store)
+{
+    const cn_transformer *tf = st->tf;
+    const cn_tf_layer *L = &tf->layers[d];
+    cn_backend *be = tf->be;
+    const cn_backend_ops *o = be->ops;
+    int S = tf->S, rc;
+    if (n_store > 0 && o->matmul_kv_store)
+        return o->matmul_kv_store(be, qkv, h, &L->attn_w, CN_W_IN_OUT, &L->attn_b, &st->k[d],
+                                  &st->v[d], st->n_items, len, S, 2 * S, S, store, st->rows[d]);
+    if ((rc = o->matmul(be, qkv, h, &L->attn_w, CN_W_IN_OUT, &L->attn_b, 0.0f))) return rc;
+    if (n_store > 0)
+        rc = o->kv_store(be, &st->k[d], &st->v[d], qkv, st->n_items, len, 3 * S, S, 2 * S, S,
+                         store, st->rows[d]);
+    return rc;
+}
+
+/* mh = gelu_quick(h W_fc + b_fc) */
+static int s_fc_gelu(const cn_transformer *tf, const cn_tf_layer *L, cn_tensor *mh,
+                     const cn_tensor *h)
+{
+    cn_backend *be = tf->be;
+    const cn_backend_ops *o = be->ops;
+    if (o->matmul_gelu) return o->matmul_gelu(be, mh, h, &L->fc_w, CN_W_IN_OUT, &L->fc_b);
+    int rc = o->matmul(be, mh, h, &L->fc_w, CN_W_IN_OUT, &L->fc_b, 0.0f);
+    return rc ? rc : o->gelu_quick(be, mh);
+}
+
 /* One ResAttnBlock over R = N*len rows of x: a = Attn(LN0(x)); m = MLP(LN1(x + a));
- * x += a; x += m. */
+ * x += a; x += m. The residual adds are the matmuls' beta = 1 (x + (att W + b)). */
 static int s_layer(cn_tf_state *st, int d, cn_tensor *x, int pos0, int len, int probs_head,
                    cn_tensor *probs)
 {
@@ -327,7 +356,6 @@ static int s_layer(cn_tf_state *st, int d, cn_tensor *x, int pos0, int len, int 
     cn_tensor h = cn_tensor_2d(st->h.data, CN_F32, R, W);
     cn_tensor qkv = cn_tensor_2d(st->qkv.data, CN_F32, R, cross ? S : 3 * S);
     cn_tensor att = cn_tensor_2d(st->att.data, CN_F32, R, S);
-    cn_tensor a = cn_tensor_2d(st->a.data, CN_F32, R, W);
     cn_tensor mh = cn_tensor_2d(st->mh.data, CN_F32, R, tf->mlp);
     int store, n_store, q0, k_len;
     s_addressing(st, d, pos0, len, &store, &n_store, &q0, &k_len);
@@ -339,21 +367,12 @@ static int s_layer(cn_tf_state *st, int d, cn_tensor *x, int pos0, int len, int 
     };
     int rc;
     if ((rc = o->layernorm(be, &h, x, &L->ln0_g, &L->ln0_b, 1e-5f)) ||
-        (rc = o->matmul(be, &qkv, &h, &L->attn_w, CN_W_IN_OUT, &L->attn_b, 0.0f)))
-        return rc;
-    if (n_store > 0 && (rc = o->kv_store(be, &st->k[d], &st->v[d], &qkv, st->n_items, len,
-                                         (int)(3 * S), (int)S, (int)(2 * S), (int)S, store,
-                                         st->rows[d])))
-        return rc;
-    if ((rc = o->attention(be, &att, qkv.data, st->k[d].data, st->v[d].data, &ad, probs)) ||
-        (rc = o->matmul(be, &a, &att, &L->proj_w, CN_W_IN_OUT, &L->proj_b, 0.0f)) ||
-        (rc = o->copy(be, h.data, x->data, cn_tensor_bytes(&h))) ||
-        (rc = o->axpy(be, &h, &a, 1.0f)) ||
-        (rc = o->layernorm(be, &h, &h, &L->ln1_g, &L->ln1_b, 1e-5f)) ||
-        (rc = o->matmul(be, &mh, &h, &L->fc_w, CN_W_IN_OUT, &L->fc_b, 0.0f)) ||
-        (rc = o->gelu_quick(be, &mh)) ||
-        (rc = o->matmul(be, &h, &mh, &L->mlp_w, CN_W_IN_OUT, &L->mlp_b, 0.0f)) ||
-        (rc = o->axpy(be, x, &a, 1.0f)) || (rc = o->axpy(be, x, &h, 1.0f)))
+        (rc = s_qkv(st, d, &qkv, &h, len, store, n_store)) ||
+        (rc = o->attention(be, &att, qkv.data, st->k[d].data, st->v[d].data, &ad, probs)) ||
+        (rc = o->matmul(be, x, &att, &L->proj_w, CN_W_IN_OUT, &L->proj_b, 1.0f)) ||
+        (rc = o->layernorm(be, &h, x, &L->ln1_g, &L->ln1_b, 1e-5f)) ||
+        (rc = s_fc_gelu(tf, L, &mh, &h)) ||
+        (rc = o->matmul(be, x, &mh, &L->mlp_w, CN_W_IN_OUT, &L->mlp_b, 1.0f)))
         return rc;
     return 0;
 }

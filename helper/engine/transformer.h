@@ -73,7 +73,7 @@ typedef struct cn_tf_state {
     int has_block;          /* some layer is of type 1 or 3 */
     int *rows;              /* per layer: cache rows per item */
     cn_tensor *k, *v;       /* per layer: (N, rows, S) */
-    cn_tensor h, qkv, att, a, mh;   /* scratch: (N*max_len, W / 3S / S / W / M) */
+    cn_tensor h, qkv, att, mh;      /* scratch: (N*max_len, W / 3S / S / M) */
     /* Optional observer (debugging): called with layer -1 on the input of a chunk, then with
      * each layer's output x (N*len, W); a non-zero return stops the forward with that status. */
     int (*on_layer)(void *user, int layer, const cn_tensor *x, int pos0, int len);

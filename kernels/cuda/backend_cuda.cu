@@ -318,6 +318,11 @@ static void s_fill_ops(void)
     s_ops.graph_begin = cn_cuda_graph_begin;
     s_ops.graph_end = cn_cuda_graph_end;
     s_ops.graph_launch = cn_cuda_graph_launch;
+    const char *fu = getenv("CN_CUDA_FUSED");   /* 0: leave the fused slots empty (A/B timing) */
+    if (fu == NULL || strcmp(fu, "0") != 0) {
+        s_ops.matmul_gelu = cn_cuda_matmul_gelu;
+        s_ops.matmul_kv_store = cn_cuda_matmul_kv_store;
+    }
 }
 
 static int s_env_weights(cn_dtype *out, char *err, size_t errlen)

@@ -5,6 +5,9 @@
  */
 #include "matmul.cuh"
 
+#include "attention.cuh"
+#include "eltwise.cuh"
+
 #define S_GEMV_THREADS 128
 #define S_GEMV_SMEM (32 * 1024)
 
@@ -24,13 +27,38 @@ __device__ __forceinline__ void s_load_x(float *xs, const float *x, int M, int K
     __syncthreads();
 }
 
+/* What the finishing pass does besides y = beta*y + acc + b (matmul_gelu, matmul_kv_store). */
+typedef struct s_epi {
+    int gelu;                /* y = gelu_quick(y), as s_gelu_quick computes it */
+    float *k, *v;            /* not NULL: kv_store of columns [k_col, +S) and [v_col, +S) */
+    int len, k_col, v_col, S, pos0, k_stride;
+    const int64_t *adv;      /* replay position advance, or NULL */
+} s_epi;
+
 /* Where the split partials go and how the last block of a column block finishes them. */
 typedef struct s_fin {
     float *y;
     const float *bias;       /* f32 or NULL */
     float beta;
     unsigned *counters;      /* one per column block, zero between calls; NULL: reduce later */
+    s_epi e;
 } s_fin;
+
+/* The epilogue of output (m, n) of value val (already the final y). */
+__device__ __forceinline__ void s_epilogue_kv(const s_epi &e, int m, int n, float val)
+{
+    int col = n - e.k_col;
+    float *dst = e.k;
+    if (col < 0 || col >= e.S) {
+        col = n - e.v_col;
+        dst = e.v;
+        if (col < 0 || col >= e.S) return;
+    }
+    int item = m / e.len, r = m - item * e.len;
+    int64_t pos = e.pos0 + r + (e.adv ? *e.adv : 0);
+    if (pos < 0 || pos >= e.k_stride) return;
+    dst[((int64_t)item * e.k_stride + pos) * e.S + col] = val;
+}
 
 /* Called by every thread of a block after its partials for columns [c0, c1) are written:
  * the last of the `splits` blocks of this column block sums them in split order (so the
@@ -53,7 +81,10 @@ __device__ __forceinline__ void s_finish(const s_fin &f, const float *part, int 
         for (int p = 0; p < splits; p++) acc += __ldcg(part + ((int64_t)p * M + m) * N + n);
         if (f.bias) acc += f.bias[n];
         float *yp = f.y + (int64_t)m * N + n;
-        *yp = f.beta != 0.f ? f.beta * *yp + acc : acc;
+        float val = f.beta != 0.f ? f.beta * *yp + acc : acc;
+        if (f.e.gelu) val = val / (1.0f + expf(-1.702f * val));
+        *yp = val;
+        if (f.e.k) s_epilogue_kv(f.e, m, n, val);
     }
     if (threadIdx.x == 0) f.counters[blockIdx.x] = 0;
 }
@@ -228,9 +259,10 @@ static void s_gemv_mm(cn_cuda *cx, float *part, const float *x, const T *w, cons
 
 static int s_mm_round(int M) { return M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : M <= 8 ? 8 : 16; }
 
+/* *applied: whether the epilogue e (may be NULL) ran in the finishing pass */
 template <typename T>
 static int s_gemv(cn_cuda *cx, cn_tensor *y, const float *x, const T *w, const s_mm *p,
-                  const cn_tensor *b, float beta)
+                  const cn_tensor *b, float beta, const s_epi *e, int *applied)
 {
     const int vec_full = 16 / (int)sizeof(T);   /* 16-byte weight loads */
     int aligned = ((uintptr_t)w % 16) == 0;
@@ -259,11 +291,13 @@ static int s_gemv(cn_cuda *cx, cn_tensor *y, const float *x, const T *w, const s
     float *out = (float *)y->data;
     float *part = (float *)cn_cuda_scratch(cx, (size_t)splits * p->M * p->N * sizeof(float));
     if (part == NULL) return CN_ENOMEM;
-    s_fin f = { out, NULL, beta, NULL };
+    s_fin f = { out, NULL, beta, NULL, {} };
     int fused = col_blocks <= CN_CUDA_COUNTERS && (b == NULL || b->type == CN_F32);
     if (fused) {
         f.counters = cx->counters;
         f.bias = b ? (const float *)b->data : NULL;
+        if (e) f.e = *e;
+        *applied = e != NULL;
     }
     if (vec == 1) s_gemv_mm<T, 1>(cx, part, x, w, p, splits, kc, f);
     else if (vec == 4) s_gemv_mm<T, 4>(cx, part, x, w, p, splits, kc, f);
@@ -368,19 +402,21 @@ static int s_check(cn_cuda *cx, const cn_tensor *y, const cn_tensor *x, const cn
     return CN_OK;
 }
 
-int cn_cuda_matmul(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
-                   cn_wlayout layout, const cn_tensor *b, float beta)
+/* matmul with an optional epilogue; *applied says whether e ran (else the caller runs the
+ * separate ops). */
+static int s_matmul(cn_cuda *cx, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                    cn_wlayout layout, const cn_tensor *b, float beta, const s_epi *e,
+                    int *applied)
 {
-    cn_cuda *cx = cn_cx(be);
-    CN_CUDA_ENTER(cx);
     s_mm p;
+    *applied = 0;
     int rc = s_check(cx, y, x, w, layout, b, &p);
     if (rc) return rc;
     if (p.M == 0 || p.N == 0) return CN_OK;
     int gemv_max = layout == CN_W_OUT_IN ? cx->gemv_max_m_out_in : cx->gemv_max_m;
     if (p.M <= gemv_max && p.K > 0) {
         CN_WDISPATCH(w->type, T, return s_gemv<T>(cx, y, (const float *)x->data,
-                                                  (const T *)w->data, &p, b, beta));
+                                                  (const T *)w->data, &p, b, beta, e, applied));
     }
     rc = s_cublas(cx, y, x, w, &p, beta);
     if (rc || b == NULL) return rc;
@@ -390,4 +426,59 @@ int cn_cuda_matmul(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_te
         (float *)y->data, (const TB *)b->data, (int64_t)p.M, p.N));
     CUDA_CHECK_LAUNCH("s_add_bias");
     return CN_OK;
+}
+
+int cn_cuda_matmul(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                   cn_wlayout layout, const cn_tensor *b, float beta)
+{
+    cn_cuda *cx = cn_cx(be);
+    CN_CUDA_ENTER(cx);
+    int applied;
+    return s_matmul(cx, y, x, w, layout, b, beta, NULL, &applied);
+}
+
+int cn_cuda_matmul_gelu(cn_backend *be, cn_tensor *y, const cn_tensor *x, const cn_tensor *w,
+                        cn_wlayout layout, const cn_tensor *b)
+{
+    cn_cuda *cx = cn_cx(be);
+    CN_CUDA_ENTER(cx);
+    s_epi e = {};
+    e.gelu = 1;
+    int applied, rc = s_matmul(cx, y, x, w, layout, b, 0.0f, &e, &applied);
+    if (rc || applied) return rc;
+    return cn_cuda_gelu_quick(be, y);
+}
+
+int cn_cuda_matmul_kv_store(cn_backend *be, cn_tensor *y, const cn_tensor *x,
+                            const cn_tensor *w, cn_wlayout layout, const cn_tensor *b,
+                            cn_tensor *k, cn_tensor *v, int n_items, int len, int k_col,
+                            int v_col, int S, int pos0, int k_stride)
+{
+    cn_cuda *cx = cn_cx(be);
+    CN_CUDA_ENTER(cx);
+    int64_t N = y->ne[y->nd - 1], M = cn_nelem(y) / (N ? N : 1);
+    int64_t need = (int64_t)n_items * k_stride * S;
+    if (k->type != CN_F32 || v->type != CN_F32 || n_items < 1 || len < 1 || S < 1 ||
+        M != (int64_t)n_items * len || pos0 < 0 || pos0 + len > k_stride || k_col < 0 ||
+        v_col < 0 || k_col + S > N || v_col + S > N || cn_nelem(k) < need ||
+        cn_nelem(v) < need)
+        return cn_cuda_errf(cx, CN_EINVAL, "cuda: matmul_kv_store: y (%lld, %lld) for %d items "
+                            "x %d rows; positions %d..%d of a cache of %d (k %lld / v %lld "
+                            "elements, need %lld); columns k %d v %d of width %d",
+                            (long long)M, (long long)N, n_items, len, pos0, pos0 + len - 1,
+                            k_stride, (long long)cn_nelem(k), (long long)cn_nelem(v),
+                            (long long)need, k_col, v_col, S);
+    s_epi e = {};
+    e.k = (float *)k->data;
+    e.v = (float *)v->data;
+    e.len = len;
+    e.k_col = k_col;
+    e.v_col = v_col;
+    e.S = S;
+    e.pos0 = pos0;
+    e.k_stride = k_stride;
+    e.adv = cn_cuda_adv(cx);
+    int applied, rc = s_matmul(cx, y, x, w, layout, b, 0.0f, &e, &applied);
+    if (rc || applied) return rc;
+    return cn_cuda_kv_store(be, k, v, y, n_items, len, (int)N, k_col, v_col, S, pos0, k_stride);
 }
