@@ -9,7 +9,7 @@
 
 #define S_THREADS 128
 #define S_CHUNK 128          /* keys scored per pass */
-#define S_MIN_PER_SPLIT 32   /* keys a split takes at least */
+#define S_MIN_PER_SPLIT 16   /* keys a split takes at least */
 
 /* ---- kv_store ---- */
 
@@ -107,7 +107,8 @@ __device__ __forceinline__ void s_scores(const s_attn &a, const float *qs, const
             kr[u] = kb + (lo + (int64_t)(cs + min(idx + u, cn - 1)) * step) * a.S;
             s[u] = 0.f;
         }
-        for (int d = lane; d < a.hd; d += 32) {
+#pragma unroll 4
+        for (int d = lane; d < a.hd; d += 32) {   /* unrolled: 16 key loads in flight */
             float qd = qs[d];
 #pragma unroll
             for (int u = 0; u < 4; u++) s[u] += qd * kr[u][d];
@@ -245,8 +246,16 @@ __device__ void s_combine(const s_attn &a, int nr, int h, float *wts, float *red
     float *orow = a.out + (int64_t)nr * a.S + h * a.hd;
     for (int d = threadIdx.x; d < a.hd; d += blockDim.x) {
         float o = 0.f;
-        for (int s = 0; s < a.splits; s++)
-            if (wts[s] != 0.f) o += wts[s] * __ldcg(pp + s * (a.hd + 2) + 2 + d);
+        for (int s = 0; s < a.splits; s += 8) {   /* 8 loads in flight, summed in split order */
+            float t[8];
+#pragma unroll
+            for (int u = 0; u < 8; u++)
+                t[u] = s + u < a.splits && wts[s + u] != 0.f
+                           ? __ldcg(pp + (s + u) * (a.hd + 2) + 2 + d) : 0.f;
+#pragma unroll
+            for (int u = 0; u < 8; u++)
+                if (s + u < a.splits && wts[s + u] != 0.f) o += wts[s + u] * t[u];
+        }
         orow[d] = L > 0.f ? o / L : 0.f;
     }
 }

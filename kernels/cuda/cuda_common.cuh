@@ -38,6 +38,7 @@ typedef struct cn_cuda {
     int gemv_max_m;              /* matmul with M <= this uses the split-K gemv kernels */
     int gemv_max_m_out_in;       /* the same for CN_W_OUT_IN weights */
     int gemv_blocks_per_sm;      /* split-K target: this many blocks per multiprocessor */
+    size_t gemv_min_bytes;       /* smaller weights go to cuBLAS (faster there in a graph) */
 
     void *scratch;               /* one scratch buffer, grown on demand (stream ordered) */
     size_t scratch_bytes;

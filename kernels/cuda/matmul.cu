@@ -63,6 +63,23 @@ __device__ __forceinline__ void s_epilogue_kv(const s_epi &e, int m, int n, floa
 /* Called by every thread of a block after its partials for columns [c0, c1) are written:
  * the last of the `splits` blocks of this column block sums them in split order (so the
  * result does not depend on timing), adds bias and beta*y, and re-arms the counter. */
+/* sum over p < splits of part[p * stride] in split order, S_SUM_BATCH loads in flight */
+#define S_SUM_BATCH 8
+__device__ __forceinline__ float s_split_sum(const float *part, int64_t stride, int splits)
+{
+    float acc = 0.f;
+    for (int p = 0; p < splits; p += S_SUM_BATCH) {
+        float t[S_SUM_BATCH];
+#pragma unroll
+        for (int u = 0; u < S_SUM_BATCH; u++)
+            t[u] = p + u < splits ? __ldcg(part + (int64_t)(p + u) * stride) : 0.f;
+#pragma unroll
+        for (int u = 0; u < S_SUM_BATCH; u++)
+            if (p + u < splits) acc += t[u];
+    }
+    return acc;
+}
+
 __device__ __forceinline__ void s_finish(const s_fin &f, const float *part, int M, int N,
                                          int splits, int c0, int c1)
 {
@@ -77,8 +94,7 @@ __device__ __forceinline__ void s_finish(const s_fin &f, const float *part, int 
     int w = c1 - c0;
     for (int i = threadIdx.x; i < M * w; i += blockDim.x) {
         int m = i / w, n = c0 + (i - m * w);
-        float acc = 0.f;
-        for (int p = 0; p < splits; p++) acc += __ldcg(part + ((int64_t)p * M + m) * N + n);
+        float acc = s_split_sum(part + (int64_t)m * N + n, (int64_t)M * N, splits);
         if (f.bias) acc += f.bias[n];
         float *yp = f.y + (int64_t)m * N + n;
         float val = f.beta != 0.f ? f.beta * *yp + acc : acc;
@@ -214,8 +230,7 @@ __global__ void s_gemv_reduce(float *y, const float *part, const TB *b, float be
     int64_t total = (int64_t)M * N;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
-        float s = 0.f;
-        for (int p = 0; p < splits; p++) s += part[(int64_t)p * total + i];
+        float s = s_split_sum(part + i, total, splits);
         if (b) s += cn_ld(b, i % N);
         y[i] = beta != 0.f ? beta * y[i] + s : s;
     }
@@ -325,6 +340,22 @@ __global__ void s_add_bias(float *y, const TB *b, int64_t M, int N)
         y[i] += cn_ld(b, i % N);
 }
 
+/* after cuBLAS: y += b, then the epilogue (gelu, kv_store) in the same pass */
+template <typename TB>
+__global__ void s_bias_epi(float *y, const TB *b, int64_t M, int N, s_epi e)
+{
+    int64_t total = M * N;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int n = (int)(i % N);
+        float val = y[i];
+        if (b) val += cn_ld(b, n);
+        if (e.gelu) val = val / (1.0f + expf(-1.702f * val));
+        y[i] = val;
+        if (e.k) s_epilogue_kv(e, (int)(i / N), n, val);
+    }
+}
+
 template <typename T>
 __global__ void s_cast_x(T *dst, const float *src, int64_t n);
 template <>
@@ -414,14 +445,26 @@ static int s_matmul(cn_cuda *cx, cn_tensor *y, const cn_tensor *x, const cn_tens
     if (rc) return rc;
     if (p.M == 0 || p.N == 0) return CN_OK;
     int gemv_max = layout == CN_W_OUT_IN ? cx->gemv_max_m_out_in : cx->gemv_max_m;
-    if (p.M <= gemv_max && p.K > 0) {
+    size_t wbytes = (size_t)p.K * (size_t)p.N * cn_dtype_size(w->type);
+    if (p.M <= gemv_max && p.K > 0 && wbytes >= cx->gemv_min_bytes) {
         CN_WDISPATCH(w->type, T, return s_gemv<T>(cx, y, (const float *)x->data,
                                                   (const T *)w->data, &p, b, beta, e, applied));
     }
     rc = s_cublas(cx, y, x, w, &p, beta);
-    if (rc || b == NULL) return rc;
+    if (rc || (b == NULL && e == NULL)) return rc;
     int64_t total = (int64_t)p.M * p.N;
     int blocks = (int)(CN_CEIL_DIV(total, 256) > 8192 ? 8192 : CN_CEIL_DIV(total, 256));
+    if (e) {   /* bias and epilogue in one pass */
+        if (b == NULL)
+            s_bias_epi<float><<<blocks, 256, 0, cx->stream>>>((float *)y->data, NULL,
+                                                             (int64_t)p.M, p.N, *e);
+        else
+            CN_WDISPATCH(b->type, TB, s_bias_epi<TB><<<blocks, 256, 0, cx->stream>>>(
+                (float *)y->data, (const TB *)b->data, (int64_t)p.M, p.N, *e));
+        CUDA_CHECK_LAUNCH("s_bias_epi");
+        *applied = 1;
+        return CN_OK;
+    }
     CN_WDISPATCH(b->type, TB, s_add_bias<TB><<<blocks, 256, 0, cx->stream>>>(
         (float *)y->data, (const TB *)b->data, (int64_t)p.M, p.N));
     CUDA_CHECK_LAUNCH("s_add_bias");

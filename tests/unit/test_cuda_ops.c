@@ -606,6 +606,7 @@ int main(void)
     char err[512];
     /* the test matrices are small: make every 2-D weight bf16 as large released ones are */
     setenv("CN_CUDA_WEIGHTS_MIN_ELEMS", "0", 1);
+    setenv("CN_CUDA_GEMV_MIN_BYTES", "0", 1);   /* small test matrices take the gemv path too */
     g_gpu = cn_backend_new("cuda", err, sizeof err);
     if (g_gpu == NULL) {
         printf("skipped: %s\n", err);
