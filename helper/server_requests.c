@@ -224,9 +224,9 @@ static int s_check_song(cn_server *s, cn_session *ss, uint64_t rid, const Contin
                         cn_job *job)
 {
     double t = g->total_seconds;
-    if (!(t >= s->info.min_total_seconds && t <= s->info.max_total_seconds)) {
+    if (!(t >= s->info.min_total_seconds && t < s->info.max_total_seconds)) {
         cn_session_error(s, ss, rid, 0, BAD, "song is %.2f s; this model takes %.2f s to "
-                         "%.2f s", t, s->info.min_total_seconds, s->info.max_total_seconds);
+                         "under %.2f s", t, s->info.min_total_seconds, s->info.max_total_seconds);
         return -1;
     }
     snprintf(job->comp.artist, sizeof job->comp.artist, "%s", g->artist);

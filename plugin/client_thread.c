@@ -26,6 +26,8 @@ void cn_ct_status(cn_ct *t, int code, int error, double progress, const char *fm
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    if (error)   /* the user sees it in the host's log as well as on the status output */
+        cn_log_error(t->c, text);
     cn_msg m = { .i0 = code, .i1 = error, .d0 = progress };
     for (int tries = 0; tries < 50; tries++) {   /* run() drains every cycle */
         if (cn_ring_write2(&t->c->from_ct, CN_M_STATUS, &m, sizeof m, text,
@@ -267,8 +269,8 @@ static void s_generate(cn_ct *t, const cn_msg *m)
     double need = (double)n44 / CN_MODEL_RATE + m->d0;
     if (total < need)
         total = need;
-    if (t->info.max_total_seconds > 0 && total > t->info.max_total_seconds)
-        total = t->info.max_total_seconds;
+    if (t->info.max_total_seconds > 0 && total >= t->info.max_total_seconds)
+        total = t->info.max_total_seconds - 0.01;   /* the maximum itself is refused */
     if (t->info.min_total_seconds > 0 && total < t->info.min_total_seconds)
         total = t->info.min_total_seconds;
     cn_link_gen g = { prompt, n44, CN_MODEL_RATE, t->props.v[CN_P_ARTIST],

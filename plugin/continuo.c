@@ -14,7 +14,7 @@
 
 #define CN_RING_BYTES (1u << 17)
 
-static void s_log(cn_core *c, const char *msg)
+void cn_log_error(cn_core *c, const char *msg)
 {
     if (c->log)
         lv2_log_error(&(LV2_Log_Logger){ .log = c->log,
@@ -87,12 +87,12 @@ static LV2_Handle s_instantiate(const LV2_Descriptor *d, double rate, const char
     char err[512];
     if (!c->cap || cn_ring_init(&c->to_ct, CN_RING_BYTES) ||
         cn_ring_init(&c->from_ct, CN_RING_BYTES)) {
-        s_log(c, "out of memory at instantiate");
+        cn_log_error(c, "out of memory at instantiate");
         s_free(c);
         return NULL;
     }
     if (cn_ct_start(c, err, sizeof err)) {
-        s_log(c, err);
+        cn_log_error(c, err);
         s_free(c);
         return NULL;
     }

@@ -142,6 +142,9 @@ typedef struct cn_core {
     cn_ct *ct;
 } cn_core;
 
+/* continuo.c: the host's log (stderr without one); never from run(). */
+void cn_log_error(cn_core *c, const char *msg);
+
 /* run.c */
 void cn_run(cn_core *c, uint32_t n);
 

@@ -17,7 +17,7 @@ typedef struct cn_link_cfg {
 
 typedef struct cn_link_info {
     double max_prompt_seconds;     /* 0 = unknown */
-    double min_total_seconds, max_total_seconds;
+    double min_total_seconds, max_total_seconds;   /* song: min <= total < max */
     uint32_t max_candidates;
     uint32_t sample_rate;          /* the model's, 44100 */
     char model_set[128];

@@ -73,11 +73,8 @@ static void s_write(cn_core *c, const cn_work_msg *w)
         if (s_mkdirs(clips) || cn_clip_write_wav(w->clip, copy, err, sizeof err))
             what = err;
     }
-    if (what && c->log)
-        lv2_log_error(&(LV2_Log_Logger){ .log = c->log,
-                                          .Error = c->map->map(c->map->handle,
-                                                                LV2_LOG__Error) },
-                      "continuo: %s\n", what);
+    if (what)
+        cn_log_error(c, what);
 }
 
 LV2_Worker_Status cn_work(LV2_Handle h, LV2_Worker_Respond_Function respond,

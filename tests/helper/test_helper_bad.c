@@ -98,7 +98,9 @@ static void s_values(cn_client *c)
     s_expect(c, "unknown genre", s_gen(c, p, 4410, 44100, "unknown", "polka", 1, 0.2, 1), BAD,
              "genre \"polka\"");
     s_expect(c, "song too long for the model", s_gen(c, p, 4410, 44100, "unknown", "country",
-             30, 0.2, 1), BAD, "song is 30.00 s; this model takes 0.25 s to 2.00 s");
+             30, 0.2, 1), BAD, "song is 30.00 s; this model takes 0.25 s to under 2.00 s");
+    s_expect(c, "song at the model's maximum", s_gen(c, p, 4410, 44100, "unknown", "country",
+             2.0, 0.2, 1), BAD, "song is 2.00 s; this model takes 0.25 s to under 2.00 s");
     s_expect(c, "continuation past the song's end", s_gen(c, p, 4410, 44100, "unknown",
              "country", 0.5, 0.6, 1), BAD, "past the song's end at 0.50 s");
     s_expect(c, "too many candidates", s_gen(c, p, 4410, 44100, "unknown", "country", 1, 0.2,

@@ -7,16 +7,13 @@ set -u
 build=$1
 command -v jackd >/dev/null || { echo "skip: jackd not installed"; exit 77; }
 work=$(mktemp -d /tmp/continuo-jack.XXXXXX)
-server=cnjack$$
-export JACK_DEFAULT_SERVER=$server
+. "$(dirname "$0")/jackd_dummy.sh"
 pids=""
-cleanup() { for p in $pids; do kill $p 2>/dev/null; done; sleep 0.3; rm -rf "$work"; }
+cleanup() { for p in $pids; do kill $p 2>/dev/null; done; sleep 0.3; jackd_stop; rm -rf "$work"; }
 trap cleanup EXIT
 fail=0; pass=0
 check() { if [ "$2" = 0 ]; then echo "ok   $1"; pass=$((pass+1)); else echo "FAIL $1"; fail=$((fail+1)); fi; }
-jackd -n $server -d dummy -r 48000 -p 256 > "$work/jackd.log" 2>&1 &
-pids="$pids $!"
-for i in $(seq 50); do jack_lsp >/dev/null 2>&1 && break; sleep 0.1; done
+jackd_start cnjack "$work/jackd.log"
 python3 - "$work/prompt.wav" <<'PY'
 import sys, wave, struct, math
 w = wave.open(sys.argv[1], 'wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000)
