@@ -73,8 +73,8 @@ static uint64_t s_generate(void *h, const cn_link_gen *g, char *err, size_t n)
     r.prompt = g->prompt;
     r.prompt_len = g->prompt_len;
     r.prompt_rate = g->prompt_rate;
-    r.artist = g->artist;
-    r.n_genres = s_genres(g->genre ? g->genre : "", gbuf, genres);
+    r.artist = g->artist && g->artist[0] ? g->artist : "unknown";   /* the models' id 0 */
+    r.n_genres = s_genres(g->genre && g->genre[0] ? g->genre : "unknown", gbuf, genres);
     r.genres = genres;
     r.lyrics = g->lyrics;
     r.total_seconds = g->total_seconds;

@@ -26,6 +26,17 @@ foreach(t test_plugin_rt test_plugin_state test_plugin_bad)
   endif()
 endforeach()
 
+# Bad links to a real helper (wrong CURVE key, another protocol version): needs the helper's
+# test library, so it is built only with the helper.
+if(TARGET cn_helper_testutil)
+  add_executable(test_plugin_link ${CN_PT}/test_plugin_link.c ${CN_PT}/link_fixtures.c)
+  target_link_libraries(test_plugin_link PRIVATE cn_plugin_harness cn_helper_testutil
+                        ${CMAKE_DL_LIBS} m)
+  add_dependencies(test_plugin_link continuo_lv2)
+  add_test(NAME test_plugin_link COMMAND test_plugin_link)
+  set_tests_properties(test_plugin_link PROPERTIES TIMEOUT 120 ENVIRONMENT "${CN_PLUGIN_ENV}")
+endif()
+
 add_test(NAME plugin_ttl COMMAND sh ${CN_PT}/validate_ttl.sh ${CMAKE_BINARY_DIR}/lv2/continuo.lv2)
 
 pkg_check_modules(CN_TJACK IMPORTED_TARGET jack)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* From helper/server_curve.c's file format; kept here so clients need no server code. */
 static int s_load_key(const char *path, char *pub, char *sec, char *err, size_t errlen)
@@ -35,6 +36,44 @@ static int s_load_key(const char *path, char *pub, char *sec, char *err, size_t 
         return -1;
     }
     return 0;
+}
+
+/* CURVE: the helper's public key, and this client's pair (given, default file, or one-off). */
+static int s_curve_keys(cn_client *c, const cn_client_config *cfg, char *err, size_t errlen)
+{
+    c->curve = 1;
+    snprintf(c->server_key_path, sizeof c->server_key_path, "%s", cfg->server_key);
+    if (s_load_key(cfg->server_key, c->server_pub, NULL, err, errlen)) return -1;
+    char def[512];
+    const char *mine = cfg->client_key;
+    if (!mine && access(cn_default_client_key(def, sizeof def), R_OK) == 0) mine = def;
+    if (mine) {
+        snprintf(c->client_key_path, sizeof c->client_key_path, "%s", mine);
+        return s_load_key(mine, c->client_pub, c->client_sec, err, errlen);
+    }
+    if (zmq_curve_keypair(c->client_pub, c->client_sec)) {
+        snprintf(err, errlen, "cannot make a CURVE key pair");
+        return -1;
+    }
+    return 0;
+}
+
+/* Why a helper may not have answered, with the files to check under CURVE. */
+static void s_silence_message(const cn_client *c, char *err, size_t errlen)
+{
+    int n = snprintf(err, errlen, "helper at %s did not answer within %.1f s", c->endpoint,
+                     c->timeout_ms / 1000.0);
+    if (!c->curve || n < 0 || (size_t)n >= errlen) return;
+    char def[512];
+    if (c->client_key_path[0])
+        snprintf(err + n, errlen - n, " (CURVE: is %.150s the helper's public key, and is the "
+                 "public half of %.150s in its allow-list?)", c->server_key_path,
+                 c->client_key_path);
+    else
+        snprintf(err + n, errlen - n, " (CURVE: is %.150s the helper's public key? This client "
+                 "has no key pair of its own, so a helper with an allow-list refuses it: make "
+                 "%.150s with `continuo-helper keygen` and list its .pub on the helper)",
+                 c->server_key_path, cn_default_client_key(def, sizeof def));
 }
 
 double cn_client_now(void)
@@ -101,17 +140,7 @@ int cn_client_open(cn_client **out, const cn_client_config *cfg, char *err, size
     snprintf(c->want_backend, sizeof c->want_backend, "%s", cfg->backend ? cfg->backend : "");
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
     c->hb_ms = cfg->heartbeat_ms;
-    if (cfg->server_key) {
-        c->curve = 1;
-        if (s_load_key(cfg->server_key, c->server_pub, NULL, err, errlen)) goto fail;
-        if (cfg->client_key) {
-            if (s_load_key(cfg->client_key, c->client_pub, c->client_sec, err, errlen))
-                goto fail;
-        } else if (zmq_curve_keypair(c->client_pub, c->client_sec)) {
-            snprintf(err, errlen, "cannot make a CURVE key pair");
-            goto fail;
-        }
-    }
+    if (cfg->server_key && s_curve_keys(c, cfg, err, errlen)) goto fail;
     c->ctx = zmq_ctx_new();
     if (cn_client_socket(c, err, errlen) || cn_client_send_hello(c)) goto fail;
     double end = cn_client_now() + c->timeout_ms / 1000.0;
@@ -124,9 +153,7 @@ int cn_client_open(cn_client **out, const cn_client_config *cfg, char *err, size
         goto fail;
     }
     if (!c->connected) {
-        snprintf(err, errlen, "helper at %s did not answer within %.1f s%s", c->endpoint,
-                 c->timeout_ms / 1000.0,
-                 c->curve ? " (is this client's key in its allow-list?)" : "");
+        s_silence_message(c, err, errlen);
         goto fail;
     }
     *out = c;

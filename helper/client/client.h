@@ -36,7 +36,8 @@ typedef struct cn_client_config {
     const char *server_key;      /* CURVE: file holding the helper's public key (from
                                     `continuo-helper keygen`), or NULL for no encryption */
     const char *client_key;      /* CURVE: file holding this client's key pair; NULL with a
-                                    server_key: a fresh one-off pair (refused by allow-lists) */
+                                    server_key: cn_default_client_key() when that file exists,
+                                    else a fresh one-off pair (refused by allow-lists) */
     const char *client_name;     /* shown in the helper's log; NULL = "client" */
     int timeout_ms;              /* cn_client_open: how long to wait for the hello (0 = 5000) */
     int heartbeat_ms;            /* 0 = the helper's value */
@@ -194,6 +195,11 @@ int cn_client_wait(cn_client *c, uint64_t id, int timeout_ms, cn_event_fn fn, vo
 /* The default endpoint: ipc://$XDG_RUNTIME_DIR/continuo-helper.sock (or /tmp/continuo-<uid>/
  * when XDG_RUNTIME_DIR is unset). Returns buf. */
 const char *cn_default_endpoint(char *buf, size_t len);
+
+/* The key pair a client uses with a CURVE helper when it is given none: $CONTINUO_CLIENT_KEY,
+ * else $XDG_CONFIG_HOME/continuo/client.key, else ~/.config/continuo/client.key (made by
+ * `continuo-helper keygen ~/.config/continuo/client`). The file may not exist. Returns buf. */
+const char *cn_default_client_key(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@ struct cn_client {
     char want_set[CN_PROTO_MAX_NAME + 1], want_backend[CN_PROTO_MAX_NAME + 1];
     int curve;
     char server_pub[41], client_pub[41], client_sec[41];
+    char server_key_path[512], client_key_path[512];   /* "" for a one-off client pair */
     cn_helper_info info;
     int hb_ms, timeout_ms;
     uint64_t next_rid, hello_rid, last_seq;

@@ -16,7 +16,8 @@
 /* Default hop fractions per level (the reference's README command lines). */
 static const double s_default_hop_fraction[CN_LEVELS] = { 0.125, 0.5, 0.5 };
 
-/* A numeric list "3" or "4 7" (used when a model file carries no name tables). */
+/* A numeric list "3" or "4 7" (used when a model file carries no name tables); "unknown"
+ * is id 0, as in the released tables. */
 static int s_parse_ids(const char *s, int *ids, int max, int bins, const char *what, char *err,
                        size_t errlen)
 {
@@ -26,6 +27,8 @@ static int s_parse_ids(const char *s, int *ids, int max, int bins, const char *w
         if (!*s) break;
         char *end;
         long v = strtol(s, &end, 10);
+        if (end == s && !strncmp(s, "unknown", 7) && strchr(" ,", s[7]))
+            v = 0, end = (char *)s + 7;   /* id 0 is "unknown" in every released table */
         if (end == s || v < 0 || v >= bins) {
             snprintf(err, errlen, "%s '%s': this model file has no %s names (convert it with "
                      "--ids), so give numeric ids 0..%d", what, s, what, bins - 1);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * CURVE over tcp loopback: `keygen` key files, a client whose public key is in the helper's
  * allow-list is admitted and served; an unlisted key, a one-off key and a plain (unencrypted)
- * client are refused; the helper keeps serving the admitted client throughout.
+ * client are refused; the helper keeps serving the admitted client throughout. A client
+ * given no key file uses its default key file ($CONTINUO_CLIENT_KEY here) when it exists.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -25,6 +26,7 @@ static cn_client *s_open(const char *ep, const char *server_pub, const char *cli
 int main(void)
 {
     char dir[512], store[600], base[700], allow[700], err[512], msg[800];
+    setenv("CONTINUO_CLIENT_KEY", "/nonexistent/continuo-client.key", 1);   /* one-off pairs */
     ht_tmpdir(dir, sizeof dir, "curve");
     snprintf(store, sizeof store, "%s/store", dir);
     snprintf(allow, sizeof allow, "%s/allowed", dir);
@@ -78,6 +80,17 @@ int main(void)
         cn_check_true(&chk, "the admitted client is served after the refusals", rc == 0,
                       r.message);
     }
+    setenv("CONTINUO_CLIENT_KEY", akey, 1);
+    cn_client *dflt = s_open(ep, hpub, NULL, err);
+    snprintf(msg, sizeof msg, "CONTINUO_CLIENT_KEY=%.300s: %.300s", akey, dflt ? "welcome received" : err);
+    cn_check_true(&chk, "a client given no key file uses its default key file", dflt != NULL,
+                  msg);
+    cn_client_close(&dflt);
+    setenv("CONTINUO_CLIENT_KEY", mkey, 1);
+    cn_client *dm = s_open(ep, hpub, NULL, err);
+    cn_check_true(&chk, "an unlisted default key is refused, naming the files to check", !dm &&
+                  strstr(err, "helper.pub") && strstr(err, "mallory.key"), dm ? "admitted!" : err);
+    cn_client_close(&dm);
     cn_client_close(&alice), cn_client_close(&mallory), cn_client_close(&anon);
     cn_client_close(&plain);
     cn_server_stop(&s);

@@ -104,6 +104,16 @@ static void s_refusals(cn_check *c, cn_engine *e, const int32_t *prompt, int64_t
     cn_song bad_artist = { "99", "1", NULL, 1.0 };
     rc = cn_engine_sample_level(e, 2, codes, K, 100, NULL, 0, &bad_artist, &s, NULL, NULL, err, sizeof err);
     cn_check_true(c, "artist id 99 is refused (30 artists)", rc != 0 && strstr(err, "0..29"), err);
+    int32_t named[200] = { 0 }, numbered[200] = { 0 };
+    memcpy(named, prompt, (size_t)K * 4);
+    memcpy(numbered, prompt, (size_t)K * 4);
+    cn_song unknown = { "unknown", "unknown", NULL, 1.0 }, zeros = { "0", "0", NULL, 1.0 };
+    int rn = cn_engine_sample_level(e, 2, named, K, 100, NULL, 0, &unknown, &s, NULL, NULL,
+                                    err, sizeof err);
+    int rz = cn_engine_sample_level(e, 2, numbered, K, 100, NULL, 0, &zeros, &s, NULL, NULL,
+                                    err, sizeof err);
+    cn_check_true(c, "\"unknown\" artist and genre are id 0 on a model without name tables",
+                  rn == 0 && rz == 0 && !memcmp(named, numbered, sizeof named), err);
     cn_song ok = { "3", "1", NULL, 1.0 };
     cn_sampling zero = s;
     zero.n = 0;
