@@ -10,6 +10,7 @@ packages=(
   libzmq3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
   lv2-dev libjack-jackd2-dev
   jalv lilv-utils jackd2 sordi
+  ardour
 )
 
 sudo=""
