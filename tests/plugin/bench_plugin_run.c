@@ -4,6 +4,7 @@
  * Prints a ratio (CPU time / audio time) measured in one run; not a pass/fail test.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>

@@ -4,11 +4,11 @@
 # of the same name starts, so each test uses a fixed name and stops its server with TERM,
 # waiting for it to unregister. ctest runs the JACK tests one at a time (RESOURCE_LOCK).
 
-# jackd_start NAME LOGFILE: exports JACK_DEFAULT_SERVER, sets jackd_pid; exits 1 with the
+# jackd_start NAME LOGFILE [PERIOD]: exports JACK_DEFAULT_SERVER, sets jackd_pid; exits 1 with the
 # server's own words when it is not up within 20 s.
 jackd_start() {
   export JACK_DEFAULT_SERVER=$1
-  jackd -n "$1" -d dummy -r 48000 -p 256 > "$2" 2>&1 &
+  jackd -n "$1" -d dummy -r 48000 -p "${3:-256}" > "$2" 2>&1 &
   jackd_pid=$!
   for i in $(seq 200); do
     jack_lsp >/dev/null 2>&1 && return 0
