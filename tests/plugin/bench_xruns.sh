@@ -9,7 +9,7 @@
 #   healthy      the real continuo-helper serving the golden tiny models on the CPU
 #   slow         the same helper, SIGSTOPped 0.8 s of every 1.2 s during the window
 #   hung         the same helper, SIGSTOPped for the whole window
-#   dead         the same helper, SIGKILLed 1 s after the first Generate
+#   dead         the same helper, SIGKILLed once it has spent 30 ms of CPU on the first Generate
 #   unreachable  an ipc endpoint nobody listens on
 # A 0.2 s prompt is captured first (jack_playrec); then, for CN_BENCH_SECONDS (20), the probe
 # plays a tone with the transport rolling while Generate, Continue (candidate 2), Upsample,
@@ -101,6 +101,15 @@ TTL
 say() { echo "$1" >&3; }
 press() { say "set $1 1"; sleep 0.1; say "set $1 0"; }
 
+s_cpu_ticks() { awk '{print $14 + $15}' /proc/$helper_pid/stat 2>/dev/null || echo 0; }
+s_kill_when_busy() {   # SIGKILL the helper once it has spent 30 ms of CPU on the Generate
+  t0=$(s_cpu_ticks)
+  for k in $(seq 150); do [ $(($(s_cpu_ticks) - t0)) -ge 3 ] && break; sleep 0.02; done
+  kill -KILL $helper_pid
+  echo "    (dead: helper SIGKILLed after $(($(s_cpu_ticks) - t0)) ticks of work on the Generate)" \
+    > "$work/dead-note"
+}
+
 s_slow_loop() { while kill -STOP $1 2>/dev/null; do sleep 0.8; kill -CONT $1; sleep 0.4; done; }
 
 # The window: probe in the background, presses and `monitors` polls in the foreground.
@@ -119,7 +128,7 @@ s_window() {   # cond
       $((step * 4))) press back ;;
       $((step * 5))) press generate ;;
     esac
-    [ $i = 2 ] && [ "$1" = dead ] && [ -n "$helper_pid" ] && kill -KILL $helper_pid
+    [ $i = 0 ] && [ "$1" = dead ] && s_kill_when_busy
     say monitors
     sleep 0.5
     i=$((i + 1))
@@ -179,7 +188,7 @@ for period in $periods; do
       *) s_helper $cond; endpoint="ipc://$work/h.sock" ;;
     esac
     s_jalv $cond "$endpoint"
-    say "set seconds 0.2"; say "set song_seconds 10"; say "set capture 1"
+    say "set seconds 0.2"; say "set song_seconds 10"; say "set n 8"; say "set capture 1"
     sleep 0.3
     "$build/tests/jack_playrec" continuo "$work/prompt.wav" - 0 > "$work/play-$cond.log" 2>&1
     say "set capture 0"
@@ -193,6 +202,7 @@ for period in $periods; do
     sleep 0.5
     s_stop_all
     s_report $cond $period
+    [ $cond = dead ] && cat "$work/dead-note" 2>/dev/null
   done
   jackd_stop
   jackd_pid=""
