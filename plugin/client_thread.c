@@ -4,6 +4,7 @@
  * holds core->lock while doing so, and never touches run()'s state directly.
  */
 #include "ct_impl.h"
+#include "helper_spawn.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -28,6 +29,10 @@ void cn_ct_status(cn_ct *t, int code, int error, double progress, const char *fm
     va_end(ap);
     if (error)   /* the user sees it in the host's log as well as on the status output */
         cn_log_error(t->c, text);
+    else if (code != t->last_code || strcmp(text, t->last_text))
+        cn_log_trace(t->c, text);   /* jalv -t shows the progress too */
+    t->last_code = code;
+    snprintf(t->last_text, sizeof t->last_text, "%s", text);
     cn_msg m = { .i0 = code, .i1 = error, .d0 = progress };
     for (int tries = 0; tries < 50; tries++) {   /* run() drains every cycle */
         if (cn_ring_write2(&t->c->from_ct, CN_M_STATUS, &m, sizeof m, text,
@@ -113,8 +118,23 @@ static void s_close(cn_ct *t)
     t->req = 0;
 }
 
+/* Nobody listens at the local default endpoint: says so without waiting for a timeout. */
+static bool s_local_absent(cn_ct *t)
+{
+    char def[600], why[512];
+    if (s_endpoint(t)[0] || !cn_link_default_endpoint(def, sizeof def) ||
+        cn_hs_listening(def) != 0)
+        return false;
+    if (cn_hs_check(why, sizeof why) < 0)
+        cn_ct_status(t, CN_ST_HELPER_DOWN, 1, 0, "continuo-helper stopped: %s; Generate "
+                     "starts it again", why);
+    else
+        cn_ct_status(t, CN_ST_HELPER_DOWN, 0, 0, "no helper at %s; Generate starts one", def);
+    return true;
+}
+
 /* Connects if not connected. Returns 0 when connected. */
-static int s_connect(cn_ct *t)
+int cn_ct_connect(cn_ct *t)
 {
     if (t->h)
         return 0;
@@ -125,6 +145,8 @@ static int s_connect(cn_ct *t)
                      "this continuo.lv2 was built without the helper client library");
         return -1;
     }
+    if (s_local_absent(t))
+        return -1;
     cn_link_cfg cfg = { ep, t->props.v[CN_P_SERVER_KEY], 3000 };
     char err[512];
     memset(&t->info, 0, sizeof t->info);
@@ -150,6 +172,7 @@ static void s_props_reload(cn_ct *t)
     t->props = c->props;
     pthread_mutex_unlock(&c->lock);
     if (changed) {
+        cn_ct_autostart_cancel(t);
         s_close(t);
         t->retry_at_ms = 0;
         t->backoff_ms = 0;
@@ -249,8 +272,10 @@ static void s_generate(cn_ct *t, const cn_msg *m)
                      "region with the transport rolling, then Generate");
         return;
     }
-    if (s_connect(t)) {
-        s_unlock_capture(t);
+    int wait = cn_ct_need(t, CN_M_GENERATE, m);
+    if (wait) {
+        if (wait < 0)   /* else the capture stays locked until the helper answers */
+            s_unlock_capture(t);
         return;
     }
     if (t->info.max_prompt_seconds > 0 && t->info.max_prompt_seconds < max_s)
@@ -298,16 +323,18 @@ static void s_generate(cn_ct *t, const cn_msg *m)
                  "%.1f s", secs, g.n, m->d0);
 }
 
-/* The node of the selected candidate at the current step, or NULL with a status. */
-static const char *s_selected_node(cn_ct *t, int sel, const char *what)
+/* The node of the selected candidate at the current step, or NULL with a status (or the
+ * command waits for the local helper). */
+static const char *s_selected_node(cn_ct *t, uint32_t type, const cn_msg *m, const char *what)
 {
+    int sel = m->i0;
     int d = t->depth - 1;
     if (d < 0 || sel < 0 || sel >= CN_MAX_CAND || !t->st[d].clip[sel] ||
         !t->st[d].node[sel][0]) {
         cn_ct_status(t, CN_ST_ERROR, 1, 0, "%s: candidate %d is not there yet", what, sel + 1);
         return NULL;
     }
-    if (s_connect(t))
+    if (cn_ct_need(t, type, m))
         return NULL;
     return t->st[d].node[sel];
 }
@@ -319,7 +346,7 @@ static void s_continue(cn_ct *t, const cn_msg *m)
                      "Generate anew", CN_MAX_STEPS);
         return;
     }
-    const char *node = s_selected_node(t, m->i0, "Continue");
+    const char *node = s_selected_node(t, CN_M_CONTINUE, m, "Continue");
     if (!node)
         return;
     char err[512];
@@ -349,7 +376,7 @@ static void s_rerun(cn_ct *t, const cn_msg *m)
         cn_ct_status(t, CN_ST_ERROR, 1, 0, "Run again: nothing generated yet");
         return;
     }
-    if (s_connect(t))
+    if (cn_ct_need(t, CN_M_RERUN, m))
         return;
     char err[512];
     int n = s_count(t, m->i1);
@@ -391,7 +418,7 @@ static void s_back(cn_ct *t)
 static void s_upsample(cn_ct *t, const cn_msg *m)
 {
     int level = m->i2;
-    const char *node = s_selected_node(t, m->i0, "Upsample");
+    const char *node = s_selected_node(t, CN_M_UPSAMPLE, m, "Upsample");
     if (!node)
         return;
     char err[512];
@@ -410,7 +437,7 @@ static void s_upsample(cn_ct *t, const cn_msg *m)
                  level);
 }
 
-static void s_command(cn_ct *t, uint32_t type, const cn_msg *m, const char *s, size_t slen)
+void cn_ct_command(cn_ct *t, uint32_t type, const cn_msg *m, const char *s, size_t slen)
 {
     cn_clip *clip = m->clip;
     switch (type) {
@@ -441,7 +468,7 @@ static void s_drain(cn_ct *t)
     int64_t len;
     while ((len = cn_ring_read(&t->c->to_ct, &type, &rec, sizeof rec)) != -1)
         if (len >= (int64_t)sizeof rec.m)
-            s_command(t, type, &rec.m, rec.s, (size_t)len - sizeof rec.m);
+            cn_ct_command(t, type, &rec.m, rec.s, (size_t)len - sizeof rec.m);
 }
 
 static void s_tick(cn_ct *t)
@@ -459,8 +486,9 @@ static void s_tick(cn_ct *t)
                 cn_clip_unref(&r->clip[i][k]);
         free(r);
     }
-    if (!t->h && cn_ct_now_ms() >= t->retry_at_ms) {
-        if (s_connect(t)) {
+    cn_ct_autostart_tick(t);
+    if (!t->h && !t->as_wait && cn_ct_now_ms() >= t->retry_at_ms) {
+        if (cn_ct_connect(t)) {
             t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : 1000;
             if (t->backoff_ms > 30000)
                 t->backoff_ms = 30000;
@@ -514,6 +542,7 @@ int cn_ct_start(cn_core *c, char *err, size_t errlen)
         return -1;
     }
     t->started = true;
+    cn_hs_ref();
     return 0;
 }
 
@@ -523,8 +552,10 @@ void cn_ct_stop(cn_core *c)
     if (!t)
         return;
     atomic_store(&t->quit, true);
-    if (t->started)
+    if (t->started) {
         pthread_join(t->th, NULL);
+        cn_hs_unref();   /* the last instance stops the helper it started */
+    }
     /* Clips run() still returns are in the ring; run() is gone, so drop them here. */
     uint32_t type;
     struct { cn_msg m; char s[CN_PROP_CAP]; } *rec = malloc(sizeof *rec);

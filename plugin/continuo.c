@@ -25,6 +25,15 @@ void cn_log_error(cn_core *c, const char *msg)
         fprintf(stderr, "continuo: %s\n", msg);
 }
 
+void cn_log_trace(cn_core *c, const char *msg)
+{
+    if (c->log)
+        lv2_log_trace(&(LV2_Log_Logger){ .log = c->log,
+                                          .Trace = c->map->map(c->map->handle,
+                                                                LV2_LOG__Trace) },
+                      "continuo: %s\n", msg);
+}
+
 static void s_read_options(cn_core *c, const LV2_Options_Option *opt)
 {
     LV2_URID max_len = c->map->map(c->map->handle, LV2_BUF_SIZE__maxBlockLength);

@@ -144,6 +144,9 @@ typedef struct cn_core {
 
 /* continuo.c: the host's log (stderr without one); never from run(). */
 void cn_log_error(cn_core *c, const char *msg);
+/* A status that is not an error, as a trace message (jalv shows them with -t); no-op without
+ * a host log. */
+void cn_log_trace(cn_core *c, const char *msg);
 
 /* run.c */
 void cn_run(cn_core *c, uint32_t n);

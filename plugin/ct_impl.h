@@ -26,11 +26,19 @@ struct cn_ct {
     cn_restored *restored;
 
     cn_props props;
+    int last_code;                /* the last status posted, so a repeat is not traced */
+    char last_text[CN_TEXT_CAP];
     const cn_link_ops *ops;
     void *h;
     cn_link_info info;
     int64_t retry_at_ms, backoff_ms;
-    int spawned;                  /* we started a local helper (pid) */
+    /* The local default helper (helper_spawn.c): a user command found nobody there, so the
+     * helper was started and the command waits in `pend` until it answers. */
+    bool as_wait;
+    int64_t as_since_ms, as_note_ms;
+    bool have_pend;
+    uint32_t pend_type;
+    cn_msg pend;
 
     char comp[64];
     int depth, sel;
@@ -51,6 +59,13 @@ void cn_ct_status(cn_ct *t, int code, int error, double progress, const char *fm
 void cn_ct_install(cn_ct *t, int slot, cn_clip *clip, int write, int step);
 void cn_ct_sync_saved(cn_ct *t);
 int64_t cn_ct_now_ms(void);
+int cn_ct_connect(cn_ct *t);
+void cn_ct_command(cn_ct *t, uint32_t type, const cn_msg *m, const char *s, size_t slen);
+
+/* client_autostart.c */
+int cn_ct_need(cn_ct *t, uint32_t type, const cn_msg *m);
+void cn_ct_autostart_tick(cn_ct *t);
+void cn_ct_autostart_cancel(cn_ct *t);
 
 /* client_events.c */
 void cn_ct_on_event(void *user, const cn_link_event *ev);

@@ -73,5 +73,8 @@ extern const cn_link_ops cn_link_test_ops;
 /* The real helper over cn_client; NULL when the plugin was built without the client
  * library. */
 extern const cn_link_ops *const cn_link_client_ops;
+/* The endpoint an empty `endpoint` property means (the helper's and the CLI's default,
+ * ipc://$XDG_RUNTIME_DIR/continuo-helper.sock), in buf; NULL without the client library. */
+const char *cn_link_default_endpoint(char *buf, size_t n);
 
 #endif

@@ -137,3 +137,8 @@ static int s_poll(void *h, int timeout_ms, cn_link_fn fn, void *user, char *err,
 static const cn_link_ops s_ops = { "helper", s_open, s_close, s_generate, s_cont, s_rerun,
                                    s_upsample, s_poll };
 const cn_link_ops *const cn_link_client_ops = &s_ops;
+
+const char *cn_link_default_endpoint(char *buf, size_t n)
+{
+    return cn_default_endpoint(buf, n);
+}

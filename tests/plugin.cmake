@@ -51,6 +51,12 @@ if(CN_TJACK_FOUND)
            ${CMAKE_SOURCE_DIR})
   set_tests_properties(plugin_jalv_helper PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RESOURCE_LOCK jackd
                        ENVIRONMENT "${CN_PLUGIN_ENV};CN_JALV_WAIT=240")
+  # Nobody listens at the local default endpoint: Generate makes the plugin start
+  # continuo-helper itself (tiny models), and closing jalv stops it.
+  add_test(NAME plugin_jalv_autostart COMMAND sh ${CN_PT}/jalv_loop.sh ${CMAKE_BINARY_DIR}
+           autostart ${CMAKE_SOURCE_DIR})
+  set_tests_properties(plugin_jalv_autostart PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
+                       RESOURCE_LOCK jackd ENVIRONMENT "${CN_PLUGIN_ENV};CN_JALV_WAIT=240")
 endif()
 if(TARGET continuo-jack AND CN_TJACK_FOUND)
   add_test(NAME plugin_jack COMMAND sh ${CN_PT}/jack_loop.sh ${CMAKE_BINARY_DIR})
