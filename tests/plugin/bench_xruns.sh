@@ -143,9 +143,10 @@ import os, re, sys
 cond, period, probe, cycles, jalv, clips = sys.argv[1:]
 names = {0: 'idle', 1: 'capturing', 2: 'connecting', 3: 'queued', 4: 'generating',
          5: 'upsampling', 6: 'ready', 7: 'helper down', 8: 'error'}
-def kv(path):
-    try: t = open(path).read().split()
+def kv(path):   # the figures line (JACK may have written warnings before it)
+    try: lines = [l for l in open(path, errors='replace') if l.startswith('cycles ')]
     except OSError: return {}
+    t = lines[-1].split() if lines else []
     return {t[i]: t[i + 1] for i in range(0, len(t) - 1, 2)}
 p, c = kv(probe), kv(cycles)
 seen, errs = [], []
