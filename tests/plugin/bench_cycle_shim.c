@@ -20,6 +20,7 @@ typedef int (*s_set_xrun_fn)(jack_client_t *, JackXRunCallback, void *);
 static JackProcessCallback s_real_cb;
 static void *s_real_arg;
 static atomic_llong s_cycles, s_worst_ns, s_total_ns, s_over_half, s_worst_cpu_ns;
+static atomic_llong s_first_ns, s_worst_cpu_at_ns, s_cpu_over_1ms;
 static atomic_int s_xruns;
 static atomic_uint s_period;   /* frames per cycle, read in the callback */
 static atomic_uint s_rate;
@@ -31,10 +32,14 @@ static int64_t s_ns(clockid_t clock)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void s_max(atomic_llong *m, long long v)
+/* Returns 1 when v became the new maximum. */
+static int s_max(atomic_llong *m, long long v)
 {
     long long w = atomic_load(m);
-    while (v > w && !atomic_compare_exchange_weak(m, &w, v)) {}
+    while (v > w)
+        if (atomic_compare_exchange_weak(m, &w, v))
+            return 1;
+    return 0;
 }
 
 /* Realtime: the host's callback plus two clock reads and a few atomics. */
@@ -47,7 +52,12 @@ static int s_process(jack_nframes_t n, void *arg)
     atomic_fetch_add(&s_cycles, 1);
     atomic_fetch_add(&s_total_ns, d);
     s_max(&s_worst_ns, d);
-    s_max(&s_worst_cpu_ns, dc);
+    long long zero = 0;
+    atomic_compare_exchange_strong(&s_first_ns, &zero, a);
+    if (s_max(&s_worst_cpu_ns, dc))
+        atomic_store(&s_worst_cpu_at_ns, a - atomic_load(&s_first_ns));
+    if (dc > 1000000)
+        atomic_fetch_add(&s_cpu_over_1ms, 1);
     unsigned rate = atomic_load(&s_rate);
     if (rate && d * 2 > (int64_t)n * 1000000000 / rate)
         atomic_fetch_add(&s_over_half, 1);
@@ -70,9 +80,11 @@ static void s_write(const char *path)
     if (!f)
         return;
     long long c = atomic_load(&s_cycles);
-    fprintf(f, "cycles %lld worst_us %.1f worst_cpu_us %.1f mean_us %.2f over_half_period %lld "
-            "xruns %d period %u\n", c, atomic_load(&s_worst_ns) / 1e3,
-            atomic_load(&s_worst_cpu_ns) / 1e3, c ? atomic_load(&s_total_ns) / 1e3 / c : 0.0,
+    fprintf(f, "cycles %lld worst_us %.1f worst_cpu_us %.1f worst_cpu_at_s %.2f cpu_over_1ms %lld "
+            "mean_us %.2f over_half_period %lld xruns %d period %u\n", c,
+            atomic_load(&s_worst_ns) / 1e3, atomic_load(&s_worst_cpu_ns) / 1e3,
+            atomic_load(&s_worst_cpu_at_ns) / 1e9, atomic_load(&s_cpu_over_1ms),
+            c ? atomic_load(&s_total_ns) / 1e3 / c : 0.0,
             atomic_load(&s_over_half), atomic_load(&s_xruns), atomic_load(&s_period));
     fclose(f);
     rename(tmp, path);

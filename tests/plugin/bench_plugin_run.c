@@ -22,18 +22,23 @@ static double s_cpu(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Seconds of audio through run() only (idle and worker excluded), returns CPU s per audio s. */
-static double s_measure(th *t, double seconds)
+/* Seconds of audio through run() only (idle and worker excluded), returns CPU s per audio s;
+ * *worst gets the longest single run() call in CPU seconds. */
+static double s_measure(th *t, double seconds, double *worst)
 {
     int blocks = (int)(seconds * RATE / BLOCK);
     double cpu = 0;
+    *worst = 0;
     for (int b = 0; b < blocks; b++) {
         for (int i = 0; i < BLOCK; i++)
             t->in[0][i] = t->in[1][i] = 0.1f * (float)((b * BLOCK + i) % 100) / 100.0f;
         cn_host_send_position(t->h, 0, t->frame, 1);
         double a = s_cpu();
         cn_host_run(t->h, BLOCK);
-        cpu += s_cpu() - a;
+        double d = s_cpu() - a;
+        cpu += d;
+        if (d > *worst)
+            *worst = d;
         t->frame += BLOCK;
         cn_host_idle(t->h, NULL, NULL);
     }
@@ -47,11 +52,12 @@ int main(void)
         return 1;
     cn_host_send_set(t.h, CN__endpoint, false, "test:1");
     th_block(&t);
-    double pass = s_measure(&t, 20);
+    double wp, wc, wq;
+    double pass = s_measure(&t, 20, &wp);
     th_locate(&t, 0, 1);
     th_set(&t, CN_CAPTURE, 1);
     th_block(&t);
-    double cap = s_measure(&t, 10);
+    double cap = s_measure(&t, 10, &wc);
     th_set(&t, CN_CAPTURE, 0);
     th_set(&t, CN_GENERATE, 1);
     th_block(&t);
@@ -59,11 +65,15 @@ int main(void)
     th_wait(&t, CN_READY, 3, 30, 0, "ready at step 1");
     th_set(&t, CN_SECONDS, 4);
     t.frame = (int64_t)(10 * RATE / BLOCK) * BLOCK;   /* the region end */
-    double play = s_measure(&t, 4);
+    double play = s_measure(&t, 4, &wq);
     printf("run() CPU time per second of 48 kHz stereo (block %d):\n", BLOCK);
-    printf("  passthrough        %8.3f ms/s  (%.4f%% of one core)\n", pass * 1e3, pass * 100);
-    printf("  capturing          %8.3f ms/s  (%.4f%%)\n", cap * 1e3, cap * 100);
-    printf("  candidate in place %8.3f ms/s  (%.4f%%)\n", play * 1e3, play * 100);
+    printf("  passthrough        %8.3f ms/s  (%.4f%% of one core)  longest call %.1f us\n",
+           pass * 1e3, pass * 100, wp * 1e6);
+    printf("  capturing          %8.3f ms/s  (%.4f%%)  longest call %.1f us\n", cap * 1e3,
+           cap * 100, wc * 1e6);
+    printf("  candidate in place %8.3f ms/s  (%.4f%%)  longest call %.1f us\n", play * 1e3,
+           play * 100, wq * 1e6);
+    printf("  (one block of %d frames lasts %.0f us)\n", BLOCK, BLOCK / RATE * 1e6);
     th_close(&t);
     if (system("rm -rf /tmp/continuo-bench")) {}
     return 0;

@@ -160,9 +160,10 @@ if os.path.exists(jalv):
             errs.append(line[len('error: continuo:'):].strip())
 nclips = len(os.listdir(clips)) if os.path.isdir(clips) else 0
 line = '%-11s p=%-3s xruns %s (window) %s (jalv life)  cycles %s  jalv callback: worst %s us ' \
-       '(CPU %s us) mean %s us of %.0f us' % (
+       '(CPU %s us at %s s, %s cycles over 1 ms CPU) mean %s us of %.0f us' % (
     cond, period, p.get('xruns', '?'), c.get('xruns', '-'), p.get('cycles', '?'),
-    c.get('worst_us', '-'), c.get('worst_cpu_us', '-'), c.get('mean_us', '-'), int(period) / 48e-3)
+    c.get('worst_us', '-'), c.get('worst_cpu_us', '-'), c.get('worst_cpu_at_s', '-'),
+    c.get('cpu_over_1ms', '-'), c.get('mean_us', '-'), int(period) / 48e-3)
 line += '  dsp %s  nonfinite %s  peak %s' % (p.get('max_dsp_load', '?'), p.get('nonfinite', '?'),
                                             p.get('out_peak', '?'))
 if cond != 'machine':
