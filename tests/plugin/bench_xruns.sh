@@ -180,6 +180,10 @@ PY
 
 echo "bench_xruns: jalv + continuo.lv2 on jackd -d dummy -r 48000, $secs s window per condition"
 for period in $periods; do
+  if JACK_DEFAULT_SERVER=cnbench_xruns jack_lsp >/dev/null 2>&1; then   # would be reused silently
+    echo "FAIL a jackd named cnbench_xruns is already running (an earlier run's?); stop it first"
+    exit 1
+  fi
   jackd_start cnbench_xruns "$work/jackd-$period.log" $period
   for cond in $conds; do
     rm -rf "$work/store"
