@@ -33,7 +33,8 @@ static void s_name(char *out, size_t n, const char *node, const char *suffix)
         snprintf(out + at, n - at, "%s", suffix);
 }
 
-/* The path from the region end: the parent's path up to `pos44`, then `audio`. */
+/* The path from the region end: the parent's path up to `pos44`, then `audio` (non-finite
+ * samples silenced, the rest limited to full scale: the model's output is not bounded). */
 static cn_clip *s_path_clip(cn_ct *t, const cn_clip *parent, uint64_t pos44,
                             const float *audio, int64_t n, uint32_t rate, const char *name)
 {
@@ -52,7 +53,7 @@ static cn_clip *s_path_clip(cn_ct *t, const cn_clip *parent, uint64_t pos44,
         if (keep > 0)
             memcpy(c->data, parent->data, (size_t)keep * sizeof(float));
         for (int64_t i = 0; i < rn; i++)
-            c->data[pos + i] = isfinite(rs[i]) ? rs[i] : 0.0f;
+            c->data[pos + i] = isfinite(rs[i]) ? fmaxf(-1.0f, fminf(1.0f, rs[i])) : 0.0f;
     } else {
         cn_ct_status(t, CN_ST_ERROR, 1, 0, "out of memory for a %.1f s candidate",
                      (double)(pos + rn) / host);
