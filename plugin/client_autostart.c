@@ -68,6 +68,7 @@ int cn_ct_need(cn_ct *t, uint32_t type, const cn_msg *m)
 static void s_answered(cn_ct *t)
 {
     t->as_wait = false;
+    cn_hs_answered();
     cn_ct_status(t, CN_ST_IDLE, 0, 0, "continuo-helper answered after %.1f s (%s)",
                  (double)(cn_ct_now_ms() - t->as_since_ms) / 1000,
                  t->info.model_set[0] ? t->info.model_set : "model set unknown");
@@ -85,8 +86,8 @@ void cn_ct_autostart_tick(cn_ct *t)
     int st = cn_hs_check(msg, sizeof msg);
     if (st <= 0) {
         cn_ct_autostart_cancel(t);
-        cn_ct_status(t, CN_ST_ERROR, 1, 0, "could not start continuo-helper: %s",
-                     st < 0 ? msg : "it went away");
+        cn_ct_status(t, CN_ST_ERROR, 1, 0, "%s",
+                     st < 0 ? msg : "could not start continuo-helper: it went away");
         return;
     }
     int64_t now = cn_ct_now_ms();

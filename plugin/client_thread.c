@@ -125,11 +125,12 @@ static bool s_local_absent(cn_ct *t)
     if (s_endpoint(t)[0] || !cn_link_default_endpoint(def, sizeof def) ||
         cn_hs_listening(def) != 0)
         return false;
-    if (cn_hs_check(why, sizeof why) < 0)
-        cn_ct_status(t, CN_ST_HELPER_DOWN, 1, 0, "continuo-helper stopped: %s; Generate "
-                     "starts it again", why);
-    else
+    if (cn_hs_check(why, sizeof why) < 0) {   /* said once, not at every retry */
+        if (strncmp(why, t->last_text, sizeof t->last_text - 1))
+            cn_ct_status(t, CN_ST_ERROR, 1, 0, "%s", why);
+    } else {
         cn_ct_status(t, CN_ST_HELPER_DOWN, 0, 0, "no helper at %s; Generate starts one", def);
+    }
     return true;
 }
 

@@ -30,7 +30,8 @@ static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static int s_refs;
 static pid_t s_pid;                 /* the running helper this process started, or 0 */
 static char s_models[1024], s_log[1024];
-static char s_exit[2400];           /* how the last one ended; "" while none has */
+static char s_exit[2400];           /* why the last start failed or how it ended; or "" */
+static int s_up;                    /* it has answered a client (cn_hs_answered) */
 
 const char *cn_hs_models_dir(char *buf, size_t n)
 {
@@ -165,7 +166,8 @@ static int s_reaped(void)
             }
         fclose(f);
     }
-    snprintf(s_exit, sizeof s_exit, "%s%s%s (models in %s, log %s)", how,
+    snprintf(s_exit, sizeof s_exit, "%s: %s%s%s (models in %s, log %s)",
+             s_up ? "continuo-helper stopped" : "could not start continuo-helper", how,
              last[0] ? ": " : "", last, s_models, s_log);
     s_pid = 0;
     return 1;
@@ -185,8 +187,8 @@ int cn_hs_start(const char *endpoint, const char *bundle, const char *model_set,
     struct stat st;
     int ret = -1;
     if (stat(s_models, &st) || !S_ISDIR(st.st_mode)) {
-        snprintf(msg, n, "could not start continuo-helper: no models folder (models in %s: "
-                 "convert them there or set CONTINUO_MODELS)", s_models);
+        snprintf(s_exit, sizeof s_exit, "could not start continuo-helper: no models folder "
+                 "(models in %s: convert them there or set CONTINUO_MODELS)", s_models);
         goto out;
     }
     static char prog[PATH_MAX + 4096];
@@ -205,16 +207,19 @@ int cn_hs_start(const char *endpoint, const char *bundle, const char *model_set,
     pid_t pid = 0;
     int r = s_spawn(argv, s_log, &pid);
     if (r) {
-        snprintf(msg, n, "could not start continuo-helper: %s: %s (models in %s)", argv[0],
-                 strerror(r), s_models);
+        snprintf(s_exit, sizeof s_exit, "could not start continuo-helper: %s: %s (models in "
+                 "%s)", argv[0], strerror(r), s_models);
         goto out;
     }
     s_pid = pid;
+    s_up = 0;
     s_exit[0] = '\0';
     snprintf(msg, n, "started %s (pid %d, models in %s, log %s)", argv[0], (int)pid, s_models,
              s_log);
     ret = 0;
 out:
+    if (ret)
+        snprintf(msg, n, "%s", s_exit);
     pthread_mutex_unlock(&s_lock);
     return ret;
 }
@@ -227,6 +232,13 @@ int cn_hs_check(char *msg, size_t n)
         snprintf(msg, n, "%s", s_exit);
     pthread_mutex_unlock(&s_lock);
     return ret;
+}
+
+void cn_hs_answered(void)
+{
+    pthread_mutex_lock(&s_lock);
+    s_up = 1;
+    pthread_mutex_unlock(&s_lock);
 }
 
 void cn_hs_ref(void)

@@ -23,9 +23,15 @@ int cn_hs_listening(const char *endpoint);
 int cn_hs_start(const char *endpoint, const char *bundle, const char *model_set, char *msg,
                 size_t n);
 
-/* The helper this process started: 1 running, 0 none, -1 it exited (msg: "it exited with
- * status 1: <its log's last line> (models in DIR, log FILE)"). Reaps it; never blocks. */
+/* The helper this process started: 1 running, 0 none, -1 the last start failed or it ended
+ * (msg: "could not start continuo-helper: it exited with status 1: <its log's last line>
+ * (models in DIR, log FILE)", or "continuo-helper stopped: ..." once it had answered).
+ * Reaps it; never blocks. */
 int cn_hs_check(char *msg, size_t n);
+
+/* A client got an answer from it: a later exit is reported as "stopped", not "could not
+ * start". */
+void cn_hs_answered(void);
 
 /* Where the helper's models are looked for: CONTINUO_MODELS, else
  * $XDG_DATA_HOME/continuo/models, else ~/.local/share/continuo/models. */

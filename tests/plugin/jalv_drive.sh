@@ -42,28 +42,35 @@ jd_open() {
   return 1
 }
 
-# jd_say "set SYMBOL VALUE": one jalv command; a moment for run() to see it.
-jd_say() { echo "$1" >&3; sleep 0.2; }
+# jd_say "set SYMBOL VALUE": one jalv command; a moment for run() to see it. jd_mark: the
+# plugin's error count before it, which jd_wait compares with.
+jd_say() { jd_mark=$(jd_errors); echo "$1" >&3; sleep 0.2; }
 
 # jd_press SYMBOL: a trigger control, on then off.
-jd_press() { jd_say "set $1 1"; jd_say "set $1 0"; }
+jd_press() { jd_say "set $1 1"; _m=$jd_mark; jd_say "set $1 0"; jd_mark=$_m; }
 
 # jd_count DIR PATTERN: how many files in DIR have PATTERN in their name.
 jd_count() { ls "$1" 2>/dev/null | grep -c -- "$2"; }
 
 # jd_wait DIR PATTERN COUNT SECONDS [LABEL]: waits for COUNT such files; with LABEL, prints the
-# plugin's latest status every 10 s. Returns 1 on time-out or when jalv has gone.
+# plugin's latest status every 10 s and gives up at the plugin's first error since the last
+# command. Returns 1 on time-out, error, or when jalv has gone.
 jd_wait() {
   for i in $(seq $(($4 * 10))); do
     [ "$(jd_count "$1" "$2")" -ge "$3" ] && return 0
     kill -0 $jd_pid 2>/dev/null || return 1
-    if [ -n "${5:-}" ] && [ $((i % 100)) = 0 ]; then
-      echo "   ... $5: $(($i / 10)) s, $(jd_count "$1" "$2") of $3 clips; plugin: $(jd_status)"
+    if [ -n "${5:-}" ] && [ $((i % 10)) = 0 ]; then
+      [ "$(jd_errors)" = "${jd_mark:-}" ] || return 1
+      [ $((i % 100)) = 0 ] &&
+        echo "   ... $5: $(($i / 10)) s, $(jd_count "$1" "$2") of $3 clips; plugin: $(jd_status)"
     fi
     sleep 0.1
   done
   return 1
 }
+
+# jd_errors: how many errors the plugin has logged so far.
+jd_errors() { grep -a -c "error: continuo: " "$jd_log" 2>/dev/null || true; }
 
 # jd_status: the plugin's latest status line (trace or error) from the jalv log.
 jd_status() {
@@ -79,9 +86,9 @@ jd_play() { "$1/tests/jack_playrec" continuo "$2" "$3" "$4"; }
 jd_close() {
   [ -n "${jd_pid:-}" ] || return 0
   exec 3>&-
-  kill $jd_pid 2>/dev/null
+  kill $jd_pid 2>/dev/null || true
   for i in $(seq 200); do kill -0 $jd_pid 2>/dev/null || break; sleep 0.1; done
-  kill -9 $jd_pid 2>/dev/null
-  wait $jd_pid 2>/dev/null
+  kill -9 $jd_pid 2>/dev/null || true   # (callers may run under set -e)
+  wait $jd_pid 2>/dev/null || true
   jd_pid=""
 }
