@@ -6,6 +6,7 @@
 #include "ct_impl.h"
 #include "helper_spawn.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 static const char *s_what(uint32_t type)
@@ -46,11 +47,14 @@ static void s_keep(cn_ct *t, uint32_t type, const cn_msg *m)
 
 int cn_ct_need(cn_ct *t, uint32_t type, const cn_msg *m)
 {
-    if (t->h)
-        return 0;
     char def[600], msg[1024];
-    if (!t->as_wait && !t->props.v[CN_P_ENDPOINT][0] &&
-        cn_link_default_endpoint(def, sizeof def) && cn_hs_listening(def) == 0) {
+    bool local = !t->props.v[CN_P_ENDPOINT][0] && cn_link_default_endpoint(def, sizeof def);
+    if (t->h) {
+        if (!local || cn_hs_listening(def) != 0)
+            return 0;
+        cn_ct_close(t);   /* the client is still reconnecting to a helper that is gone */
+    }
+    if (!t->as_wait && local && cn_hs_listening(def) == 0) {
         if (cn_hs_start(def, t->c->bundle, t->props.v[CN_P_MODEL_SET], msg, sizeof msg)) {
             cn_ct_status(t, CN_ST_ERROR, 1, 0, "%s", msg);
             return -1;

@@ -110,7 +110,7 @@ static const char *s_endpoint(const cn_ct *t)
     return t->props.v[CN_P_ENDPOINT];
 }
 
-static void s_close(cn_ct *t)
+void cn_ct_close(cn_ct *t)
 {
     if (t->h)
         t->ops->close(&t->h);
@@ -174,7 +174,7 @@ static void s_props_reload(cn_ct *t)
     pthread_mutex_unlock(&c->lock);
     if (changed) {
         cn_ct_autostart_cancel(t);
-        s_close(t);
+        cn_ct_close(t);
         t->retry_at_ms = 0;
         t->backoff_ms = 0;
     }
@@ -507,7 +507,7 @@ static void *s_main(void *arg)
         s_drain(t);
         if (t->h) {
             if (t->ops->poll(t->h, 20, cn_ct_on_event, t, err, sizeof err) < 0) {
-                s_close(t);
+                cn_ct_close(t);
                 cn_ct_status(t, CN_ST_HELPER_DOWN, 1, 0, "lost the helper: %s (retrying)",
                              err);
                 t->retry_at_ms = cn_ct_now_ms() + 1000;
@@ -517,7 +517,7 @@ static void *s_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
-    s_close(t);
+    cn_ct_close(t);
     return NULL;
 }
 

@@ -60,6 +60,7 @@ void cn_ct_install(cn_ct *t, int slot, cn_clip *clip, int write, int step);
 void cn_ct_sync_saved(cn_ct *t);
 int64_t cn_ct_now_ms(void);
 int cn_ct_connect(cn_ct *t);
+void cn_ct_close(cn_ct *t);
 void cn_ct_command(cn_ct *t, uint32_t type, const cn_msg *m, const char *s, size_t slen);
 
 /* client_autostart.c */
