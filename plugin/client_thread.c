@@ -159,8 +159,11 @@ int cn_ct_connect(cn_ct *t)
         return -1;
     }
     t->backoff_ms = 0;
-    cn_ct_status(t, CN_ST_IDLE, 0, 0, "connected to the helper (%s)",
-                 t->info.model_set[0] ? t->info.model_set : "model set unknown");
+    int ready = t->depth > 0 ? cn_ct_ready(&t->st[t->depth - 1]) : 0;   /* e.g. restored */
+    cn_ct_status(t, ready ? CN_ST_READY : CN_ST_IDLE, 0, ready ? 1 : 0,
+                 "connected to the helper (%s)%s",
+                 t->info.model_set[0] ? t->info.model_set : "model set unknown",
+                 ready ? "; candidates ready" : "");
     return 0;
 }
 

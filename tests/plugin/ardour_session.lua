@@ -133,6 +133,12 @@ local function reopen()
   check("the 2 candidates are back (read from the session's clip files)",
         ready and get("error") == 0,
         string.format("ready %g status %g error %g", get("ready"), get("status"), get("error")))
+  for _ = 1, 100 do
+    if get("status") == 6 then break end
+    sleep(0.1)
+  end
+  check("the status control says Ready (6) once the helper answers", get("status") == 6,
+        string.format("status %g", get("status")))
   set("mix", 1)
   set("candidate", 1)
   local quiet = peak_db(0.5)
