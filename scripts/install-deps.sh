@@ -9,7 +9,7 @@ packages=(
   libopenblas-dev libcjson-dev libsndfile1-dev libsamplerate0-dev
   libzmq3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
   lv2-dev libjack-jackd2-dev
-  jalv lilv-utils jackd2 sordi
+  jalv lilv-utils jackd2 sordi procps
   ardour
 )
 

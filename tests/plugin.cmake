@@ -44,23 +44,23 @@ if(CN_TJACK_FOUND)
   add_executable(jack_playrec ${CN_PT}/jack_playrec.c)
   target_link_libraries(jack_playrec PRIVATE PkgConfig::CN_TJACK PkgConfig::SNDFILE)
   add_test(NAME plugin_jalv COMMAND sh ${CN_PT}/jalv_loop.sh ${CMAKE_BINARY_DIR})
-  set_tests_properties(plugin_jalv PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RESOURCE_LOCK jackd
+  set_tests_properties(plugin_jalv PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
                        ENVIRONMENT "${CN_PLUGIN_ENV}")
   # The same loop with the real helper and the golden tiny models (skipped until built).
   add_test(NAME plugin_jalv_helper COMMAND sh ${CN_PT}/jalv_loop.sh ${CMAKE_BINARY_DIR} helper
            ${CMAKE_SOURCE_DIR})
-  set_tests_properties(plugin_jalv_helper PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RESOURCE_LOCK jackd
+  set_tests_properties(plugin_jalv_helper PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
                        ENVIRONMENT "${CN_PLUGIN_ENV};CN_JALV_WAIT=240")
   # Nobody listens at the local default endpoint: Generate makes the plugin start
   # continuo-helper itself (tiny models), and closing jalv stops it.
   add_test(NAME plugin_jalv_autostart COMMAND sh ${CN_PT}/jalv_loop.sh ${CMAKE_BINARY_DIR}
            autostart ${CMAKE_SOURCE_DIR})
   set_tests_properties(plugin_jalv_autostart PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
-                       RESOURCE_LOCK jackd ENVIRONMENT "${CN_PLUGIN_ENV};CN_JALV_WAIT=240")
+                       RUN_SERIAL TRUE ENVIRONMENT "${CN_PLUGIN_ENV};CN_JALV_WAIT=240")
 endif()
 if(TARGET continuo-jack AND CN_TJACK_FOUND)
   add_test(NAME plugin_jack COMMAND sh ${CN_PT}/jack_loop.sh ${CMAKE_BINARY_DIR})
-  set_tests_properties(plugin_jack PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 RESOURCE_LOCK jackd)
+  set_tests_properties(plugin_jack PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endif()
 
 # Benchmark (not a test): run() CPU time per second of 48 kHz stereo.

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static void s_pattern(int32_t *c, long k, int64_t n)
 }
 
 /* The child: adds nodes (with windows) under c1.0 until killed. */
-static void s_writer(const char *dir)
+/* Adds nodes with their windows forever, writing a byte to `progress` after each node. */
+static void s_writer(const char *dir, int progress)
 {
     char err[512];
     cn_store *s;
@@ -55,9 +57,21 @@ static void s_writer(const char *dir)
         free(ids);
         s_pattern(codes, nn, N_CODES);
         if (cn_store_add_node(s, "c1.0", codes, N_CODES, 100, NULL, &n, err, sizeof err)) _exit(5);
+        if (write(progress, "n", 1) != 1) _exit(6);
         for (int w = 0; w < 3; w++)
             cn_store_put_window(s, n.id, 1, w, codes, 1000, audio, 4000, err, sizeof err);
         cn_store_journal_remove(s, job);
+    }
+}
+
+/* Waits (at most 60 s) until the writer reports `count` more nodes. */
+static void s_await_nodes(int fd, int count)
+{
+    char b;
+    for (int got = 0; got < count;) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 60000) <= 0 || read(fd, &b, 1) != 1) return;
+        got++;
     }
 }
 
@@ -147,11 +161,19 @@ int main(void)
     srand((unsigned)time(NULL));
     uint64_t last_job = 0;
     for (int round = 0; round < 6; round++) {
+        int fds[2];
+        if (pipe(fds)) return 2;
         pid_t pid = fork();
-        if (pid == 0) s_writer(store);
-        usleep((useconds_t)(30000 + rand() % 120000));
+        if (pid == 0) {
+            close(fds[0]);
+            s_writer(store, fds[1]);
+        }
+        close(fds[1]);
+        s_await_nodes(fds[0], 2);   /* a loaded machine may take long to write the first */
+        usleep((useconds_t)(rand() % 120000));
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        close(fds[0]);
         s_verify(store, round, &last_job);
     }
     return cn_check_finish(&chk);
