@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config python3 clang
   libopenblas-dev libcjson-dev libsndfile1-dev libsamplerate0-dev
   libzmq3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
-  lv2-dev libjack-jackd2-dev
+  lv2-dev libjack-jackd2-dev liblilv-dev
   jalv lilv-utils jackd2 sordi procps
   ardour
 )
