@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * A small lilv host for the offline path: finds continuo.lv2 through LV2_PATH like real hosts,
- * runs a WAV through it in blocks, and restores a preset. Never links the plugin's own code.
+ * runs a WAV through it in blocks, restores a preset, runs Generate against the plugin's test:
+ * loopback. Never links the plugin's own code.
  *
  * Features given: urid:map/unmap, worker:schedule, options, state:makePath. The worker runs
  * synchronously on this thread between blocks (the plugin's worker only does short file work).
@@ -9,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lilv/lilv.h>
+#include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
 #include <lv2/buf-size/buf-size.h>
 #include <lv2/options/options.h>
@@ -19,6 +23,7 @@
 #include <lv2/patch/patch.h>
 #include <lv2/resize-port/resize-port.h>
 #include <lv2/state/state.h>
+#include <lv2/time/time.h>
 #include <lv2/urid/urid.h>
 #include <lv2/worker/worker.h>
 #include <sndfile.h>
@@ -245,8 +250,8 @@ static int s_port(host *h, const char *sym)
     return p ? (int)lilv_port_get_index(h->plug, p) : -1;
 }
 
-/* One block: empty input sequences, fresh output capacity, run(), then the worker. */
-static void s_block(host *h)
+/* Empty input sequences and fresh output capacity for the next run(). */
+static void s_reset_seqs(host *h)
 {
     for (uint32_t i = 0; i < h->n_ports; i++) {
         LV2_Atom_Sequence *s = h->seq[i];
@@ -257,8 +262,19 @@ static void s_block(host *h)
                                        : h->seq_cap[i] - sizeof(LV2_Atom);
         s->body.unit = s->body.pad = 0;
     }
+}
+
+/* run() on what is on the ports now, then the worker. */
+static void s_run(host *h)
+{
     lilv_instance_run(h->inst, BLOCK);
     s_run_worker(h);
+}
+
+static void s_block(host *h)
+{
+    s_reset_seqs(h);
+    s_run(h);
 }
 
 static int s_open(host *h)
@@ -475,6 +491,86 @@ static void s_check_preset(cn_check *c, host *h)
     lilv_state_free(saved);
 }
 
+/* The control port gets a rolling transport at frame 0 and patch:Set endpoint = `ep`. */
+static void s_send_start(host *h, const char *ep)
+{
+    int port = s_port(h, "control");
+    LV2_Atom_Forge f;
+    LV2_Atom_Forge_Frame seq, obj;
+    lv2_atom_forge_init(&f, &h->map);
+    lv2_atom_forge_set_buffer(&f, (uint8_t *)h->seq[port], h->seq_cap[port]);
+    lv2_atom_forge_sequence_head(&f, &seq, 0);
+    lv2_atom_forge_frame_time(&f, 0);
+    lv2_atom_forge_object(&f, &obj, 0, s_map(h, LV2_TIME__Position));
+    lv2_atom_forge_key(&f, s_map(h, LV2_TIME__frame));
+    lv2_atom_forge_long(&f, 0);
+    lv2_atom_forge_key(&f, s_map(h, LV2_TIME__speed));
+    lv2_atom_forge_float(&f, 1.0f);
+    lv2_atom_forge_pop(&f, &obj);
+    lv2_atom_forge_frame_time(&f, 0);
+    lv2_atom_forge_object(&f, &obj, 0, s_map(h, LV2_PATCH__Set));
+    lv2_atom_forge_key(&f, s_map(h, LV2_PATCH__property));
+    lv2_atom_forge_urid(&f, s_map(h, PLUGIN_URI "#endpoint"));
+    lv2_atom_forge_key(&f, s_map(h, LV2_PATCH__value));
+    lv2_atom_forge_string(&f, ep, (uint32_t)strlen(ep));
+    lv2_atom_forge_pop(&f, &obj);
+    lv2_atom_forge_pop(&f, &seq);
+}
+
+/* Counts (and with `del`, removes) the WAV files in the makePath folder. */
+static int s_wavs(host *h, bool del)
+{
+    DIR *d = opendir(h->dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (dot && !strcmp(dot, ".wav")) {
+            n++;
+            char p[400];
+            snprintf(p, sizeof p, "%s/%s", h->dir, e->d_name);
+            if (del)
+                unlink(p);
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* (4) the worker: 1 s captured while rolling, Generate against the plugin's "test:" loopback
+ * helper; each candidate is written as a WAV by the worker into the makePath folder. */
+static void s_check_worker(cn_check *c, host *h)
+{
+    int cap = s_port(h, "capture"), gen = s_port(h, "generate"), ready = s_port(h, "ready");
+    h->ctl[s_port(h, "seconds")] = 2.0f;
+    h->ctl[cap] = 1.0f;
+    for (int b = 0; b < RATE / BLOCK; b++) {
+        for (int i = 0; i < BLOCK; i++)
+            h->in[0][i] = h->in[1][i] = 0.3f * sinf((float)(b * BLOCK + i) * 0.05f);
+        s_reset_seqs(h);
+        if (b == 0)
+            s_send_start(h, "test:1");
+        s_run(h);
+    }
+    h->ctl[cap] = 0.0f;
+    h->ctl[gen] = 1.0f;
+    s_block(h);
+    h->ctl[gen] = 0.0f;
+    int want = (int)h->ctl[s_port(h, "n")];
+    memset(h->in[0], 0, BLOCK * sizeof(float));
+    memset(h->in[1], 0, BLOCK * sizeof(float));
+    for (int t = 0; t < 3000 && (h->ctl[ready] < want || s_wavs(h, false) < want); t++) {
+        s_block(h);
+        nanosleep(&(struct timespec){ 0, 10000000 }, NULL);   /* 10 ms: the client thread */
+    }
+    char d[200];
+    snprintf(d, sizeof d, "captured %.2f s, ready %.0f of %d, status %.0f (6 Ready), "
+             "%d WAVs in the makePath folder", h->ctl[s_port(h, "captured")], h->ctl[ready],
+             want, h->ctl[s_port(h, "status")], s_wavs(h, false));
+    cn_check_true(c, "Generate (test: loopback): candidates written by the worker",
+                  h->ctl[ready] == want && s_wavs(h, true) == want, d);
+}
+
 int main(void)
 {
     cn_check c = { 0 };
@@ -497,6 +593,7 @@ int main(void)
         s_check_dry(&c, h);
         s_check_outputs(&c, h);
         s_check_preset(&c, h);
+        s_check_worker(&c, h);
     }
     if (h)
         s_close(h);
