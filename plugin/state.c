@@ -51,10 +51,12 @@ static LV2_State_Status s_save(LV2_Handle h, LV2_State_Store_Function store,
     *p = c->props;
     pthread_mutex_unlock(&c->lock);
     for (int i = 0; i < CN_P_COUNT; i++) {
-        if (cn_prop_defs[i].is_path)
-            s_store_path(c, store, sh, mp, c->prop_urid[i], p->v[i]);
-        else
+        if (cn_prop_defs[i].is_path) {
+            if (p->v[i][0])   /* an empty path is no path: hosts warn on an empty atom:Path */
+                s_store_path(c, store, sh, mp, c->prop_urid[i], p->v[i]);
+        } else {
             s_store_str(store, sh, c->prop_urid[i], c->uris.atom_String, p->v[i]);
+        }
     }
     s_store_str(store, sh, c->uris.cn_composition, c->uris.atom_String, s->composition);
     s_store_str(store, sh, c->uris.cn_tree, c->uris.atom_String, s->tree);

@@ -9,7 +9,7 @@ if(NOT CN_LILV_FOUND)
   message(STATUS "lilv-0 not found: test plugin_lilv_offline is not built")
   return()
 endif()
-add_executable(lilv_offline ${CMAKE_CURRENT_SOURCE_DIR}/plugin/lilv_offline.c
+add_executable(lilv_offline ${CMAKE_CURRENT_SOURCE_DIR}/plugin/lilv_offline.c ${CMAKE_CURRENT_SOURCE_DIR}/plugin/lilv_host.c
                ${CMAKE_CURRENT_SOURCE_DIR}/support/check.c)
 target_include_directories(lilv_offline PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/support)
 target_link_libraries(lilv_offline PRIVATE PkgConfig::CN_LILV PkgConfig::SNDFILE m)
