@@ -34,18 +34,10 @@ say "capture off"
 say "generate"
 for i in $(seq 300); do [ "$(ls $work/clips 2>/dev/null | grep -c wav)" -ge 3 ] && break; sleep 0.1; done
 [ "$(ls $work/clips | grep -c wav)" -ge 3 ]; check "Generate: 3 clips in the clips folder" $?
-$build/tests/jack_playrec continuo "$work/prompt.wav" "$work/out.wav" 4 > "$work/r.log" 2>&1
+jack_take $build/tests/jack_playrec "$work/prompt.wav" "$work/out.wav" 4 > "$work/r.log" 2>&1
 check "recorded ($(cat $work/r.log))" $?
-python3 - "$work/out.wav" <<'PY'
-import sys, wave, struct
-w = wave.open(sys.argv[1]); n = w.getnframes(); r = w.getframerate()
-x = struct.unpack('<%dh' % n, w.readframes(n))
-post = x[int(2.1*r):int(3.5*r)]
-f = sum(1 for i in range(1, len(post)) if (post[i-1] < 0) != (post[i] < 0)) / 2 / (len(post) / r)
-print("after the region end: %.1f Hz, peak %.2f" % (f, max(abs(v) for v in post) / 32768))
-sys.exit(0 if abs(f - 220) < 8 else 1)
-PY
-check "candidate 1 heard in place" $?
+python3 "$(dirname "$0")/inplace_check.py" "$work/out.wav" 2.0 1.5 tone 220
+jack_check_heard "candidate 1 heard in place" $? "$work/r.log"
 say "status"
 say "quit"
 sed 's/^/    /' "$work/cj.log" | tail -8

@@ -78,8 +78,9 @@ jd_status() {
 }
 
 # jd_play BUILD IN.wav OUT.wav|- SECONDS: plays IN through the track from frame 0 and records
-# the output (jack_playrec, built with the tests); prints what it did.
-jd_play() { "$1/tests/jack_playrec" continuo "$2" "$3" "$4"; }
+# the output (jack_playrec, built with the tests; retaken while xruns drop audio); prints
+# what it did.
+jd_play() { jack_take "$1/tests/jack_playrec" "$2" "$3" "$4"; }
 
 # jd_close: ends jalv (TERM: it frees the plugin, whose last instance stops a helper it
 # started) and waits up to 20 s for it.

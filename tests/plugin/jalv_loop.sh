@@ -97,19 +97,9 @@ fi
 
 jd_play "$build" "$work/prompt.wav" "$work/out.wav" $(python3 -c "print($prompt_s + 1.5)") > "$work/rec.log" 2>&1
 check "recorded the track with the candidate in place ($(cat $work/rec.log))" $?
-python3 - "$work/out.wav" "$mode" $prompt_s <<'PY'
-import sys, wave, struct
-w = wave.open(sys.argv[1]); n = w.getnframes(); r = w.getframerate()
-x = struct.unpack('<%dh' % n, w.readframes(n))
-def zc(a):  return 0 if len(a) < 2 else sum(1 for i in range(1, len(a)) if (a[i-1] < 0) != (a[i] < 0)) / 2 / (len(a) / r)
-def peak(a): return max([abs(v) for v in a] + [0]) / 32768
-e = float(sys.argv[3])
-pre, post = x[int(0.1*r):int((e-0.05)*r)], x[int((e+0.02)*r):int((e+0.19)*r)]
-print("before the region end: %.1f Hz peak %.3f; after: %.1f Hz peak %.4f" % (zc(pre), peak(pre), zc(post), peak(post)))
-ok = peak(post) > 1e-4 if sys.argv[2] != 'loopback' else (peak(post) > 0.2 and abs(zc(post) - 220) < 12)
-sys.exit(0 if ok else 1)
-PY
-check "candidate 1 heard in place after the region end" $?
+if [ "$mode" = loopback ]; then heard="tone 220"; else heard=any; fi
+python3 "$here/inplace_check.py" "$work/out.wav" $prompt_s 0.19 $heard
+jack_check_heard "candidate 1 heard in place after the region end" $? "$work/rec.log"
 
 jd_say "set candidate 2"
 jd_press continue
