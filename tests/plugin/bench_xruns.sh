@@ -36,6 +36,7 @@ done
 work=$(mktemp -d /tmp/continuo-xruns.XXXXXX)
 export LV2_PATH=$build/lv2
 . "$(dirname "$0")/jackd_dummy.sh"
+. "$(dirname "$0")/jalv_drive.sh"   # jd_state
 helper_pid=""; jalv_pid=""; bg_pid=""
 s_stop_all() {   # jalv first (EOF on its stdin: it quits and flushes its output), then the rest
   exec 3>&-
@@ -73,21 +74,8 @@ s_helper() {   # start the real helper on $work/h.sock; sets helper_pid
 }
 
 s_jalv() {   # cond endpoint: jalv with the plugin, its stdin on fd 3; sets jalv_pid
-  mkdir -p "$work/state-$1" "$work/clips-$1"
-  cat > "$work/state-$1/state.ttl" <<TTL
-@prefix atom: <http://lv2plug.in/ns/ext/atom#> .
-@prefix lv2: <http://lv2plug.in/ns/lv2core#> .
-@prefix pset: <http://lv2plug.in/ns/ext/presets#> .
-@prefix state: <http://lv2plug.in/ns/ext/state#> .
-<> a pset:Preset ;
-	lv2:appliesTo <http://continuo.dev/lv2/continuo> ;
-	state:state [
-		<http://continuo.dev/lv2/continuo#endpoint> "$2" ;
-		<http://continuo.dev/lv2/continuo#artist> "0" ;
-		<http://continuo.dev/lv2/continuo#genre> "0" ;
-		<http://continuo.dev/lv2/continuo#clipsDir> "$work/clips-$1"^^atom:Path
-	] .
-TTL
+  mkdir -p "$work/clips-$1"
+  jd_state "$work/state-$1" "$2" 0 0 "$work/clips-$1"
   rm -f "$work/cmd"; mkfifo "$work/cmd"
   CN_BENCH_CYCLES="$work/cycles-$1" LD_PRELOAD="$build/tests/libcn_bench_cycle_shim.so" \
     jalv -n continuo -l "$work/state-$1" http://continuo.dev/lv2/continuo \
