@@ -14,24 +14,24 @@
 
 #define CN_RING_BYTES (1u << 17)
 
-void cn_log_error(cn_core *c, const char *msg)
+/* One line in the host's log of the given type (an LV2_LOG__ URI); errors go to stderr when
+ * the host gives no log. */
+static void s_log(cn_core *c, const char *type, const char *msg)
 {
     if (c->log)
-        lv2_log_error(&(LV2_Log_Logger){ .log = c->log,
-                                          .Error = c->map->map(c->map->handle,
-                                                                LV2_LOG__Error) },
-                      "continuo: %s\n", msg);
-    else
+        c->log->printf(c->log->handle, c->map->map(c->map->handle, type), "continuo: %s\n", msg);
+    else if (!strcmp(type, LV2_LOG__Error))
         fprintf(stderr, "continuo: %s\n", msg);
+}
+
+void cn_log_error(cn_core *c, const char *msg)
+{
+    s_log(c, LV2_LOG__Error, msg);
 }
 
 void cn_log_trace(cn_core *c, const char *msg)
 {
-    if (c->log)
-        lv2_log_trace(&(LV2_Log_Logger){ .log = c->log,
-                                          .Trace = c->map->map(c->map->handle,
-                                                                LV2_LOG__Trace) },
-                      "continuo: %s\n", msg);
+    s_log(c, LV2_LOG__Trace, msg);
 }
 
 static void s_read_options(cn_core *c, const LV2_Options_Option *opt)

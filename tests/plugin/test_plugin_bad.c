@@ -72,7 +72,7 @@ static void s_rate(cn_check *c, double rate, const char *dir)
     }
     double f = th_freq(rec + BLOCK, (int64_t)(blocks - 1) * BLOCK, rate);
     snprintf(what, sizeof what, "host at %.0f Hz: prompt and candidate resampled", rate);
-    snprintf(d, sizeof d, "candidate 1 plays at %.1f Hz (want 220), \"%s\"", f, t.status);
+    snprintf(d, sizeof d, "candidate 1 plays at %.1f Hz (want 220), \"%.300s\"", f, t.status);
     cn_check_true(c, what, ok && fabs(f - 220) < 5, d);
     free(rec);
     th_close(&t);
