@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT
  * continuo-helper: command line, model loading, and the life of the daemon (start the server,
- * wait for SIGINT/SIGTERM, stop cleanly). `continuo-helper keygen BASE` makes CURVE keys.
+ * wait for SIGINT/SIGTERM or, with --stop-with-stdin, the end of standard input; stop cleanly).
+ * `continuo-helper keygen BASE` makes CURVE keys.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "server.h"
@@ -46,6 +49,8 @@ static void s_usage(FILE *f)
 "  --max-candidates N    most candidates per request (default 16)\n"
 "  --preview-s S         decoded previews every S seconds while sampling (3; 0: off)\n"
 "  --log-level L         error, warn, info (default) or debug\n"
+"  --stop-with-stdin     stop as on SIGTERM when standard input ends (the LV2 plugin starts\n"
+"                        its local helper so: it stops when the host goes, even on a crash)\n"
 "  --help                this text\n");
 }
 
@@ -55,6 +60,7 @@ typedef struct s_opts {
     const char *models, *set;
     char paths[4][4096];
     char store[4096];
+    int stop_with_stdin;
 } s_opts;
 
 static int s_parse(int argc, char **argv, s_opts *o)
@@ -65,7 +71,8 @@ static int s_parse(int argc, char **argv, s_opts *o)
         {"backend", 1, 0, 'b'}, {"max-batch", 1, 0, 'B'}, {"endpoint", 1, 0, 'e'},
         {"curve-key", 1, 0, 'k'}, {"allow", 1, 0, 'a'}, {"max-message-mb", 1, 0, 'M'},
         {"heartbeat-ms", 1, 0, 'H'}, {"store", 1, 0, 'S'}, {"max-candidates", 1, 0, 'n'},
-        {"preview-s", 1, 0, 'P'}, {"log-level", 1, 0, 'l'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"preview-s", 1, 0, 'P'}, {"log-level", 1, 0, 'l'}, {"stop-with-stdin", 0, 0, 'I'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -93,6 +100,7 @@ static int s_parse(int argc, char **argv, s_opts *o)
             }
             cn_log_set_level(cn_log_parse_level(optarg));
             break;
+        case 'I': o->stop_with_stdin = 1; break;
         case 'h': s_usage(stdout); exit(0);
         default: s_usage(stderr); return -1;
         }
@@ -131,6 +139,29 @@ static void s_default_store(s_opts *o)
     else snprintf(o->store, sizeof o->store, "%s/.local/share/continuo/store",
                   home ? home : ".");
     o->srv.store_dir = o->store;
+}
+
+/* --stop-with-stdin: reads standard input to its end, then sends this process SIGTERM (which
+ * main's sigwait takes like any other). */
+static void *s_stdin_watch(void *arg)
+{
+    (void)arg;
+    char buf[256];
+    ssize_t r;
+    while ((r = read(0, buf, sizeof buf)) != 0)
+        if (r < 0 && errno != EINTR) break;
+    cn_log(CN_LOG_INFO, "standard input %s: the program that started this helper has gone",
+           r == 0 ? "ended" : "failed");
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+static int s_watch_stdin(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, s_stdin_watch, NULL)) return -1;
+    pthread_detach(t);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -172,6 +203,13 @@ int main(int argc, char **argv)
     cn_server *srv = NULL;
     if (cn_server_start(&srv, &o.srv, err, sizeof err)) {
         cn_log(CN_LOG_ERROR, "%s", err);
+        runner.close(runner.self);
+        return 1;
+    }
+    if (o.stop_with_stdin && s_watch_stdin()) {
+        cn_log(CN_LOG_ERROR, "--stop-with-stdin: could not start the thread that watches "
+               "standard input");
+        cn_server_stop(&srv);
         runner.close(runner.self);
         return 1;
     }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * Starts, watches and stops the local continuo-helper a host process's plugin instances share
- * (posix_spawn, its own process group, output to a log). Client thread and instantiate/cleanup
+ * (posix_spawn, its own process group, output to a log). Its standard input is a pipe whose
+ * other end only this process holds: if the host dies without cleanup, the helper sees end of
+ * file and stops as on SIGTERM (--stop-with-stdin). Client thread and instantiate/cleanup
  * only: it may block for a moment; never call it from run() or the LV2 worker.
  */
 #define _GNU_SOURCE
@@ -32,6 +34,7 @@ static pid_t s_pid;                 /* the running helper this process started, 
 static char s_models[1024], s_log[1024];
 static char s_exit[2400];           /* why the last start failed or how it ended; or "" */
 static int s_up;                    /* it has answered a client (cn_hs_answered) */
+static int s_stdin = -1;            /* write end of the helper's stdin pipe (never written) */
 
 const char *cn_hs_models_dir(char *buf, size_t n)
 {
@@ -109,12 +112,17 @@ static void s_log_path(const char *endpoint, char *buf, size_t n)
     snprintf(buf + at, n - at, "/continuo-helper.log");
 }
 
-static int s_spawn(char **argv, const char *log, pid_t *pid)
+/* Spawns argv with stdin the read end of a new pipe; *wfd gets the write end (close-on-exec,
+ * so programs the host starts later do not keep the helper alive). */
+static int s_spawn(char **argv, const char *log, pid_t *pid, int *wfd)
 {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC))
+        return errno;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[0], 0);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
@@ -136,7 +144,19 @@ static int s_spawn(char **argv, const char *log, pid_t *pid)
                                  : posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
+    close(p[0]);
+    if (r)
+        close(p[1]);
+    else
+        *wfd = p[1];
     return r;
+}
+
+static void s_close_stdin(void)
+{
+    if (s_stdin >= 0)
+        close(s_stdin);
+    s_stdin = -1;
 }
 
 /* Whether the helper we started has ended; if so, says how in s_exit. Under s_lock. */
@@ -170,6 +190,7 @@ static int s_reaped(void)
              s_up ? "continuo-helper stopped" : "could not start continuo-helper", how,
              last[0] ? ": " : "", last, s_models, s_log);
     s_pid = 0;
+    s_close_stdin();
     return 1;
 }
 
@@ -202,10 +223,11 @@ int cn_hs_start(const char *endpoint, const char *bundle, const char *model_set,
     }
     argv[argc++] = "--endpoint";
     argv[argc++] = (char *)endpoint;
+    argv[argc++] = "--stop-with-stdin";
     argv[argc] = NULL;
     s_log_path(endpoint, s_log, sizeof s_log);
     pid_t pid = 0;
-    int r = s_spawn(argv, s_log, &pid);
+    int r = s_spawn(argv, s_log, &pid, &s_stdin);
     if (r) {
         snprintf(s_exit, sizeof s_exit, "could not start continuo-helper: %s: %s (models in "
                  "%s)", argv[0], strerror(r), s_models);
@@ -271,6 +293,7 @@ void cn_hs_unref(void)
         if (!s_reaped())
             s_stop(s_pid);
         s_pid = 0;
+        s_close_stdin();
         s_exit[0] = '\0';
     }
     pthread_mutex_unlock(&s_lock);

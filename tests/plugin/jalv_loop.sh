@@ -11,7 +11,8 @@
 #              another helper command line ("BUILD/continuo-helper --models DIR").
 #   autostart  the same models, but nobody listens: Generate makes the plugin start
 #              continuo-helper itself; after jalv is closed no such process may remain; a
-#              models folder the helper cannot load gives a plain status.
+#              models folder the helper cannot load gives a plain status; after jalv is
+#              killed (SIGKILL) the helper it started stops by itself.
 # usage: jalv_loop.sh BUILD_DIR [loopback|helper|autostart SOURCE_DIR]  (77: jackd/jalv/helper
 # missing)
 set -u
@@ -131,6 +132,21 @@ if [ "$mode" = autostart ]; then
   jd_close
   check "no continuo-helper left" $([ "$(helpers)" = 0 ] &&
     [ "$(ps -eo args= | grep -v grep | grep -c -- "--models $work/empty")" = 0 ]; echo $?)
+  # The host killed mid-Generate, so the plugin cannot stop its helper: the helper sees its
+  # standard input (a pipe only the host held) end and stops by itself.
+  export CONTINUO_MODELS=$work/models
+  jd_open "$work"
+  jd_say "set capture 1"
+  jd_play "$build" "$work/prompt.wav" - 0 > "$work/play3.log" 2>&1
+  jd_say "set capture 0"
+  jd_press generate
+  for i in $(seq 100); do [ "$(helpers)" -ge 1 ] && break; sleep 0.1; done
+  started=$(helpers)
+  exec 3>&-; kill -9 $jd_pid; wait $jd_pid 2>/dev/null; jd_pid=""
+  for i in $(seq 150); do [ "$(helpers)" = 0 ] && break; sleep 0.1; done
+  why=$(grep -a -m1 "standard input" "$XDG_RUNTIME_DIR/continuo-helper.log" | sed 's/.*info: //')
+  check "jalv killed (SIGKILL) after Generate started a helper ($started): no helper left 15 s later ($(helpers)); its log: $why" \
+    $([ "$started" = 1 ] && [ "$(helpers)" = 0 ] && [ -n "$why" ]; echo $?)
 fi
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
