@@ -102,7 +102,9 @@ static void *s_worker(void *arg)
             if (over >= 0) cn_store_journal_remove(j->cfg.store, job->id);
             cn_job_free(job);
         }
+        int lost = atomic_load(&j->device_lost);
         pthread_mutex_unlock(&j->lock);
+        if (lost) break;
     }
     zmq_close(j->events);
     j->events = NULL;
@@ -166,6 +168,8 @@ void cn_jobs_stop(cn_jobs **jp)
     free(j);
     *jp = NULL;
 }
+
+int cn_jobs_device_lost(cn_jobs *j) { return atomic_load(&j->device_lost); }
 
 int cn_jobs_submit(cn_jobs *j, cn_job *job, char *err, size_t errlen)
 {

@@ -30,6 +30,9 @@ typedef struct cn_runner {
                         int64_t target_len, const int32_t *above, int64_t above_len,
                         const cn_song *song, const cn_sampling *s, cn_progress_fn progress,
                         void *user, char *err, size_t errlen);
+    /* Optional (NULL: never): 1 when the device is unusable after a sticky error, so that no
+     * later call can succeed in this process (cn_engine_device_lost). */
+    int (*device_lost)(void *self);
     void (*close)(void *self);
 } cn_runner;
 
@@ -40,6 +43,10 @@ int cn_runner_engine(cn_runner *r, const cn_engine_config *cfg, const char *mode
 typedef enum cn_job_kind {
     CN_JOB_GENERATE = 1, CN_JOB_CONTINUE, CN_JOB_RERUN, CN_JOB_UPSAMPLE
 } cn_job_kind;
+
+/* Exit status of a helper whose device became unusable (systemd's Restart=on-failure and the
+ * plugin's next command start a new one). */
+#define CN_EXIT_DEVICE_LOST 75
 
 typedef struct cn_job {
     uint64_t id;
@@ -74,6 +81,10 @@ typedef struct cn_jobs_config {
 int cn_jobs_start(cn_jobs **j, const cn_jobs_config *cfg, char *err, size_t errlen);
 /* Stops after the current step (running jobs are cancelled but stay journaled). */
 void cn_jobs_stop(cn_jobs **j);
+
+/* 1 once a job failed because the runner's device became unusable (runner->device_lost):
+ * the worker then runs nothing more, and queued jobs stay journaled for a new process. */
+int cn_jobs_device_lost(cn_jobs *j);
 
 /* Journals and queues a job (takes ownership of job). Returns its place in the queue
  * (0 = runs next), or -1 with err (store failure). */

@@ -35,6 +35,8 @@ static int s_sample(void *self, int level, int32_t *codes, int64_t have, int64_t
                                   s, progress, user, err, errlen);
 }
 
+static int s_device_lost(void *self) { return cn_engine_device_lost(self); }
+
 static void s_close(void *self)
 {
     cn_engine *e = self;
@@ -54,6 +56,7 @@ int cn_runner_engine(cn_runner *r, const cn_engine_config *cfg, const char *mode
     r->encode = s_encode;
     r->decode = s_decode;
     r->sample_level = s_sample;
+    r->device_lost = s_device_lost;
     r->close = s_close;
     return 0;
 }

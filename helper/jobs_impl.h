@@ -28,6 +28,7 @@ struct cn_jobs {
     int n_served;
     uint64_t order, tick;
     atomic_int stop;
+    atomic_int device_lost;      /* the runner's device is unusable: the worker has ended */
     void *events;                /* PAIR to the server; worker thread only */
 };
 

@@ -40,6 +40,14 @@ void cn_jobs_emit_error(cn_jobs *j, const cn_job *job, int code, const char *fmt
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cn_runner *r = j->cfg.runner;
+    if (code == CONTINUO__ERROR_CODE__ERR_ENGINE && r->device_lost && r->device_lost(r->self)) {
+        atomic_store(&j->device_lost, 1);
+        size_t at = strlen(msg);
+        snprintf(msg + at, sizeof msg - at, " (the %s device is unusable now: continuo-helper "
+                 "exits with status %d so that a new one starts; queued jobs resume there)",
+                 r->backend ? r->backend : "compute", CN_EXIT_DEVICE_LOST);
+    }
     cn_log(code == CONTINUO__ERROR_CODE__ERR_CANCELLED ? CN_LOG_INFO : CN_LOG_WARN,
            "job %llu: %s", (unsigned long long)job->id, msg);
     cn_env env = CONTINUO__ENVELOPE__INIT;

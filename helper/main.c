@@ -213,10 +213,8 @@ int main(int argc, char **argv)
         runner.close(runner.self);
         return 1;
     }
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    cn_log(CN_LOG_INFO, "signal %d: stopping (unfinished jobs stay journaled)", sig);
+    int status = cn_server_wait(srv, &sigs);
     cn_server_stop(&srv);
     runner.close(runner.self);
-    return 0;
+    return status;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "client.h"
 #include "server_log.h"
@@ -200,6 +201,8 @@ void cn_server_stop(cn_server **sp)
     cn_jobs_stop(&s->jobs);   /* first: the I/O thread keeps draining the worker's events */
     atomic_store(&s->stop, 1);
     if (s->io_started) pthread_join(s->io, NULL);
+    int linger = 1000;        /* what is queued for connected clients still goes out */
+    if (s->router) zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger);
     if (s->router) zmq_close(s->router);
     if (s->events) zmq_close(s->events);
     cn_sessions_free(s);
@@ -212,3 +215,22 @@ void cn_server_stop(cn_server **sp)
 }
 
 const char *cn_server_endpoint(const cn_server *s) { return s->endpoint; }
+
+int cn_server_wait(cn_server *s, const sigset_t *sigs)
+{
+    struct timespec tick = {0, 250 * 1000000};
+    for (;;) {
+        int sig = sigtimedwait(sigs, NULL, &tick);
+        if (sig > 0) {
+            cn_log(CN_LOG_INFO, "signal %d: stopping (unfinished jobs stay journaled)", sig);
+            return 0;
+        }
+        if (s->jobs && cn_jobs_device_lost(s->jobs)) break;
+    }
+    struct timespec grace = {0, 500 * 1000000};   /* the I/O thread sends the job's error */
+    nanosleep(&grace, NULL);
+    cn_log(CN_LOG_ERROR, "the %s device is unusable: exiting with status %d so that a new "
+           "helper starts (unfinished jobs stay journaled)", s->cfg.runner->backend,
+           CN_EXIT_DEVICE_LOST);
+    return CN_EXIT_DEVICE_LOST;
+}

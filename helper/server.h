@@ -6,6 +6,7 @@
 #ifndef CN_SERVER_H
 #define CN_SERVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ typedef struct cn_server cn_server;
 /* Opens the store, starts the worker (resuming journaled jobs) and the I/O thread, binds.
  * Returns 0, or -1 with err naming the endpoint, path or key file and the reason. */
 int cn_server_start(cn_server **s, const cn_server_config *cfg, char *err, size_t errlen);
+/* Serves until a signal of sigs arrives (the caller blocked them in every thread before
+ * cn_server_start) or the engine's device becomes unusable (cn_jobs_device_lost); logs which.
+ * Returns the process's exit status: 0, or CN_EXIT_DEVICE_LOST. */
+int cn_server_wait(cn_server *s, const sigset_t *sigs);
 /* Stops the threads (journaled jobs stay for the next start) and frees everything. */
 void cn_server_stop(cn_server **s);
 /* The endpoint actually bound (e.g. the port that tcp://127.0.0.1:0 got). */

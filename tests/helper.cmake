@@ -22,7 +22,7 @@ endforeach()
 # The server over the engine double as its own process (SIGKILL and CLI tests).
 add_executable(cn-fake-helper helper/fake_helper.c)
 target_link_libraries(cn-fake-helper PRIVATE cn_helper_testutil)
-foreach(t test_helper_kill test_helper_cli)
+foreach(t test_helper_kill test_helper_cli test_helper_device)
   if(TARGET ${t})
     add_dependencies(${t} cn-fake-helper)
   endif()

@@ -149,6 +149,11 @@ void cn_engine_close(cn_engine **pe)
     *pe = NULL;
 }
 
+int cn_engine_device_lost(cn_engine *e)
+{
+    return e->be->ops->sync(e->be) == CN_EFATAL;
+}
+
 void cn_engine_get_info(const cn_engine *e, cn_engine_info *info)
 {
     memset(info, 0, sizeof *info);

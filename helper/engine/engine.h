@@ -86,6 +86,11 @@ int cn_engine_sample_level(cn_engine *e, int level, int32_t *codes, int64_t have
                            const cn_song *song, const cn_sampling *s, cn_progress_fn progress,
                            void *user, char *err, size_t errlen);
 
+/* 1 when the backend is unusable after a sticky device error (every later call would fail,
+ * e.g. a CUDA illegal address): only a new process gets a working device. 0 otherwise, and
+ * always on the CPU. Waits for the device's queued work. */
+int cn_engine_device_lost(cn_engine *e);
+
 /* Artist and genre names of the top prior's tables. Returns 0, or -1 with a message that
  * names the unknown word and lists up to 5 near matches. */
 int cn_engine_check_labels(const cn_engine *e, const cn_song *song, char *err, size_t errlen);

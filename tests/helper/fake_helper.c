@@ -20,13 +20,16 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--store")) cfg.store_dir = argv[i + 1];
         else if (!strcmp(argv[i], "--step-us")) fe.step_us = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--heartbeat-ms")) cfg.heartbeat_ms = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--lose-device-after"))
+            fe.lose_device_after = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "cn-fake-helper: unknown option %s\n", argv[i]);
             return 2;
         }
     }
     if (!cfg.store_dir) {
-        fprintf(stderr, "usage: cn-fake-helper --store DIR [--endpoint E] [--step-us N]\n");
+        fprintf(stderr, "usage: cn-fake-helper --store DIR [--endpoint E] [--step-us N] "
+                "[--heartbeat-ms N] [--lose-device-after N]\n");
         return 2;
     }
     sigset_t sigs;
@@ -43,8 +46,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cn-fake-helper: %s\n", err);
         return 1;
     }
-    int sig;
-    sigwait(&sigs, &sig);
+    int status = cn_server_wait(s, &sigs);
     cn_server_stop(&s);
-    return 0;
+    return status;
 }

@@ -96,12 +96,19 @@ static int s_sample(void *self, int level, int32_t *codes, int64_t have, int64_t
     fake_engine *e = self;
     (void)song;
     e->calls_sample++;
+
     if (level < 2 && (!above || above_len * 4 < target)) {
         snprintf(err, errlen, "level %d: %lld codes above cover less than %lld", level,
                  (long long)above_len, (long long)target);
         return -1;
     }
+    int lose = e->lose_device_after > 0 && e->calls_sample > e->lose_device_after;
     for (int64_t t = have; t < target; t++) {
+        if (lose && t >= have + 2) {   /* after two steps, so the test can queue a job */
+            e->lost = 1;
+            snprintf(err, errlen, "fake device: an illegal memory access was encountered");
+            return -1;
+        }
         for (int r = 0; r < s->n; r++) {
             int32_t prev = t ? codes[r * target + t - 1] : 0;
             int32_t up = level < 2 ? above[r * above_len + t / 4] : 0;
@@ -123,6 +130,8 @@ static int s_sample(void *self, int level, int32_t *codes, int64_t have, int64_t
     return 0;
 }
 
+static int s_device_lost(void *self) { return ((fake_engine *)self)->lost; }
+
 void fake_runner(cn_runner *r, fake_engine *e)
 {
     memset(r, 0, sizeof *r);
@@ -134,4 +143,5 @@ void fake_runner(cn_runner *r, fake_engine *e)
     r->encode = s_encode;
     r->decode = s_decode;
     r->sample_level = s_sample;
+    r->device_lost = s_device_lost;
 }

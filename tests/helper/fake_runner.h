@@ -11,6 +11,9 @@
 typedef struct fake_engine {
     int step_us;          /* sleep per sampled code (to test cancel, kills, fairness) */
     int calls_sample;     /* how many sample_level calls ran */
+    int lose_device_after;/* > 0: sample_level call N+1 fails after two steps as after a
+                             sticky device error, and device_lost says so from then on */
+    int lost;
 } fake_engine;
 
 /* Fills r with the double; hops 8/32/128, n_ctx 32/32/72, vocab 64, songs 0.25 to 2.0 s,
