@@ -433,10 +433,10 @@ static void s_tree(cn_server *s, cn_session *ss, cn_msg *m)
     Continuo__CompositionInfo *ci = calloc((size_t)nc + 1, sizeof *ci);
     Continuo__CompositionInfo **cp = calloc((size_t)nc + 1, sizeof *cp);
     cn_store_comp *cc = calloc((size_t)nc + 1, sizeof *cc);
-    char *gp[16 * 64];
+    char **gp = calloc((size_t)nc + 1, 16 * sizeof *gp);   /* each one's genre names */
     Continuo__NodeInfo **np = calloc((size_t)n + 1, sizeof *np);
     char (**kids)[CN_STORE_ID] = calloc((size_t)n + 1, sizeof *kids);
-    for (int i = 0; ci && cp && cc && i < nc && i < 64; i++) {
+    for (int i = 0; ci && cp && cc && gp && i < nc; i++) {
         cn_store_get_comp(s->store, comp[0] ? comp : cids[i], &cc[i]);
         continuo__composition_info__init(&ci[i]);
         ci[i].id = cc[i].id;
@@ -463,7 +463,7 @@ static void s_tree(cn_server *s, cn_session *ss, cn_msg *m)
         free(np[i]->id), free(np[i]->parent), free(np[i]->children), free(np[i]);
         free(kids[i]);
     }
-    free(np), free(kids), free(ci), free(cp), free(cc), free(ids), free(cids);
+    free(np), free(kids), free(ci), free(cp), free(cc), free(gp), free(ids), free(cids);
 }
 
 static void s_audio(cn_server *s, cn_session *ss, cn_msg *m)

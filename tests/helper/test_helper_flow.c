@@ -122,6 +122,27 @@ static void s_loop(cn_client *c, const char *dir)
     ht_rec_free(&x);
 }
 
+/* The list of compositions has no cap: 70 more Generates, then all 71 are listed. */
+static void s_many(cn_client *c)
+{
+    char err[256], msg[256];
+    int ok = 0;
+    for (int i = 0; c && i < 70; i++) {
+        ht_rec g;
+        ht_rec_init(&g);
+        ok += ht_wait(c, s_generate(c, 0.01, 1, "unknown", err), &g, 20000) == 0 && g.done;
+        ht_rec_free(&g);
+    }
+    ht_rec t;
+    ht_rec_init(&t);
+    int rc = c ? ht_wait(c, cn_client_tree(c, "", err, sizeof err), &t, 5000) : -1;
+    snprintf(msg, sizeof msg, "%d of 70 Generates done; status %d, %d compositions listed "
+             "(want 71)", ok, rc, t.tree_comps);
+    cn_check_true(&chk, "the list of compositions holds all 71", ok == 70 && rc == 0 &&
+                  t.tree_comps == 71, msg);
+    ht_rec_free(&t);
+}
+
 int main(void)
 {
     char dir[512], store[600];
@@ -158,6 +179,7 @@ int main(void)
     snprintf(msg, sizeof msg, "status %d, %d nodes", rc, t.tree_nodes);
     cn_check_true(&chk, "after a restart the store serves the same 13 nodes", rc == 0 &&
                   t.tree_nodes == 13, msg);
+    s_many(c);
     cn_client_close(&c);
     cn_server_stop(&s);
     return cn_check_finish(&chk);
