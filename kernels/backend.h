@@ -77,6 +77,30 @@ typedef struct cn_sample_desc {
     uint64_t step;      /* position being drawn */
 } cn_sample_desc;
 
+/* One layer of a transformer stack as tf_plan sees it: the tensors upload_weight made (Conv1D
+ * matrices in CN_W_IN_OUT layout) and the layer's key/value cache (N, rows, S) of F32. */
+typedef struct cn_tf_step_layer {
+    cn_attn_type type;
+    int rows;
+    const cn_tensor *ln0_g, *ln0_b, *attn_w, *attn_b, *proj_w, *proj_b;
+    const cn_tensor *ln1_g, *ln1_b, *fc_w, *fc_b, *mlp_w, *mlp_b;
+    cn_tensor *k, *v;
+} cn_tf_step_layer;
+
+/* A whole stack for tf_plan. A step at position pos does, for every layer, what the model code
+ * does for one position (len 1): LN0, c_attn (keys and values stored at the layer's cache row),
+ * attention with the layer's mask over the rows present, c_proj added to x, LN1, c_fc with
+ * gelu_quick, the MLP's c_proj added to x. Cache rows are addressed as the model code addresses
+ * them: `windowed` block layers use block-relative rows (one block; previous-block layers a
+ * ring of two blocks read from row c on), the others row pos; cross layers read n_enc rows. */
+typedef struct cn_tf_step_desc {
+    int n_items, width, S, heads, mlp, depth;
+    int block_len, prime_len, n_enc, windowed;
+    float eps;
+    const cn_tf_step_layer *layers;     /* depth of them; only read during tf_plan */
+    cn_tensor *qkv, *att, *mh;          /* scratch of at least n_items rows of 3S / S / mlp */
+} cn_tf_step_desc;
+
 typedef struct cn_backend cn_backend;
 
 typedef struct cn_backend_ops {
@@ -170,6 +194,17 @@ typedef struct cn_backend_ops {
                            cn_wlayout layout, const cn_tensor *b, cn_tensor *k, cn_tensor *v,
                            int n_items, int len, int k_col, int v_col, int S, int pos0,
                            int k_stride);
+
+    /* Optional whole-stack decode step (NULL where a backend has none, as on the CPU).
+     * tf_plan prepares one for a stack (it may copy weights into its own layout) and returns
+     * NULL, with last_error saying why, when it does not run this stack or is not switched on
+     * (CUDA: CN_CUDA_PERSISTENT=1); the model code then makes the per-layer calls. tf_step
+     * runs one position of every item through every layer, x (n_items, width) in place; its
+     * results equal the per-layer calls' within the matmul tolerance; a graph replay advances
+     * pos like kv_store's pos0. Not inside a recording: tf_plan, tf_plan_free. */
+    void *(*tf_plan)(cn_backend *be, const cn_tf_step_desc *d);
+    int (*tf_step)(cn_backend *be, void *plan, cn_tensor *x, int pos);
+    void (*tf_plan_free)(cn_backend *be, void *plan);
 } cn_backend_ops;
 
 struct cn_backend {

@@ -4,3 +4,14 @@
 if(TEST test_cuda_ops)
   set_tests_properties(test_cuda_ops PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+# The cached sampler against the full forward on the CUDA backend, layer by layer and as the
+# persistent whole-stack step (CN_CUDA_PERSISTENT=1).
+if(TEST test_prior_cache)
+  add_test(NAME test_prior_cache_cuda COMMAND test_prior_cache)
+  add_test(NAME test_prior_cache_cuda_fused COMMAND test_prior_cache)
+  set_tests_properties(test_prior_cache_cuda test_prior_cache_cuda_fused PROPERTIES
+    LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 600)
+  set_tests_properties(test_prior_cache_cuda PROPERTIES ENVIRONMENT "CN_TEST_BACKEND=cuda")
+  set_tests_properties(test_prior_cache_cuda_fused PROPERTIES ENVIRONMENT
+    "CN_TEST_BACKEND=cuda;CN_CUDA_PERSISTENT=1")
+endif()

@@ -39,6 +39,7 @@ typedef struct cn_bench_step {
     int ok;                         /* 0: refused (reason in why) */
     char why[256];
     int graphs;                     /* recorded decode steps were replayed (cn_prior_state_use_graphs) */
+    int fused;                      /* the backend's whole-stack step ran (cn_prior_state_fused) */
     int pos0;                       /* code position of the first timed step */
     double begin_s;                 /* cn_prior_begin (conditioning, lyric prefix/encoder) */
     double prime_s_per_pos;         /* cn_prior_prime per primed position, all N items */

@@ -162,9 +162,10 @@ int cn_bench_prior(cn_backend *be, const cn_bench_opts *o, const char *model,
                       &m->s[m->n_s++]);
         cn_bench_step *s = &m->s[m->n_s - 1];
         if (s->ok)
-            printf("  N = %2d: %.3f ms per step (median; mean %.3f) from position %d, %s\n",
+            printf("  N = %2d: %.3f ms per step (median; mean %.3f) from position %d, %s%s\n",
                    s->n, s->step_s * 1e3, s->step_mean_s * 1e3, s->pos0,
-                   s->graphs ? "graph replay" : "direct calls (no graphs)");
+                   s->graphs ? "graph replay" : "direct calls (no graphs)",
+                   s->fused ? ", one persistent kernel for all layers" : "");
         else
             printf("  N = %2d: not measured: %s\n", s->n, s->why);
         fflush(stdout);

@@ -82,9 +82,12 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
         cn_prior_state_free(&st);
         return rc;
     }
+    cn_tf_state_plan_steps(&st->tfs);   /* the backend's whole-stack step, where it has one */
     *out = st;
     return 0;
 }
+
+int cn_prior_state_fused(const cn_prior_state *st) { return st->tfs.step_plan != NULL; }
 
 size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int windowed)
 {

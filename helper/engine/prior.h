@@ -82,6 +82,9 @@ void cn_prior_state_free(cn_prior_state **st);
  * choosing a batch size before making one; windowed = 0 gives the size without the windowed
  * cache (every layer keeping every position), for comparison. */
 size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int windowed);
+/* 1 when the backend runs this state's decode steps as one whole-stack call (backend.h
+ * tf_plan; CUDA with CN_CUDA_PERSISTENT=1), 0 when layer by layer. */
+int cn_prior_state_fused(const cn_prior_state *st);
 /* Positions already in the cache (the next step computes position cn_prior_state_pos). */
 int cn_prior_state_pos(const cn_prior_state *st);
 

@@ -217,6 +217,7 @@ void cn_tf_state_free(cn_tf_state *st)
 {
     if (!st || !st->tf) return;
     cn_backend *be = st->tf->be;
+    if (st->step_plan) be->ops->tf_plan_free(be, st->step_plan);
     for (int d = 0; st->k && d < st->tf->depth; d++) cn_tu_release(be, &st->k[d]);
     for (int d = 0; st->v && d < st->tf->depth; d++) cn_tu_release(be, &st->v[d]);
     free(st->k);
@@ -227,6 +228,28 @@ void cn_tf_state_free(cn_tf_state *st)
     cn_tu_release(be, &st->att);
     cn_tu_release(be, &st->mh);
     memset(st, 0, sizeof *st);
+}
+
+int cn_tf_state_plan_steps(cn_tf_state *st)
+{
+    const cn_transformer *tf = st->tf;
+    cn_backend *be = tf->be;
+    if (st->step_plan || !be->ops->tf_plan) return st->step_plan != NULL;
+    cn_tf_step_layer *ls = calloc((size_t)tf->depth, sizeof *ls);
+    if (!ls) return 0;
+    for (int d = 0; d < tf->depth; d++) {
+        const cn_tf_layer *L = &tf->layers[d];
+        ls[d] = (cn_tf_step_layer){ L->type, st->rows[d], &L->ln0_g, &L->ln0_b, &L->attn_w,
+                                    &L->attn_b, &L->proj_w, &L->proj_b, &L->ln1_g, &L->ln1_b,
+                                    &L->fc_w, &L->fc_b, &L->mlp_w, &L->mlp_b, &st->k[d],
+                                    &st->v[d] };
+    }
+    cn_tf_step_desc desc = { st->n_items, tf->width, tf->S, tf->heads, tf->mlp, tf->depth,
+                             tf->block_len, tf->prime_len, st->n_enc, st->windowed, 1e-5f, ls,
+                             &st->qkv, &st->att, &st->mh };
+    st->step_plan = be->ops->tf_plan(be, &desc);
+    free(ls);
+    return st->step_plan != NULL;
 }
 
 int cn_tf_set_encoder(cn_tf_state *st, const cn_tensor *enc, char *err, size_t errlen)
@@ -389,6 +412,11 @@ int cn_tf_forward(cn_tf_state *st, cn_tensor *x, int pos0, int len, int probs_la
     if (cn_tensor_nelem(x) != (int64_t)st->n_items * len * tf->width)
         return snprintf(err, errlen, "transformer: input must be %d items x %d positions x %d",
                         st->n_items, len, tf->width), CN_EINVAL;
+    if (len == 1 && st->step_plan && !probs && !st->on_layer) {
+        int rc = tf->be->ops->tf_step(tf->be, st->step_plan, x, pos0);
+        if (rc) snprintf(err, errlen, "transformer step: %s", tf->be->ops->last_error(tf->be));
+        return rc;
+    }
     int rc = st->on_layer ? st->on_layer(st->on_layer_user, -1, x, pos0, len) : 0;
     if (rc) return snprintf(err, errlen, "transformer input observer failed"), rc;
     for (int d = 0; d < tf->depth; d++) {

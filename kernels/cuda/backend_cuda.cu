@@ -16,6 +16,7 @@
 #include "matmul.cuh"
 #include "norm.cuh"
 #include "sample.cuh"
+#include "tf_step.cuh"
 
 #define CN_CUBLAS_WORKSPACE (32u << 20)
 #define CN_UPLOAD_CHUNK (64u << 20)
@@ -318,6 +319,9 @@ static void s_fill_ops(void)
     s_ops.graph_begin = cn_cuda_graph_begin;
     s_ops.graph_end = cn_cuda_graph_end;
     s_ops.graph_launch = cn_cuda_graph_launch;
+    s_ops.tf_plan = cn_cuda_tf_plan;
+    s_ops.tf_step = cn_cuda_tf_step;
+    s_ops.tf_plan_free = cn_cuda_tf_plan_free;
     const char *fu = getenv("CN_CUDA_FUSED");   /* 0: leave the fused slots empty (A/B timing) */
     if (fu == NULL || strcmp(fu, "0") != 0) {
         s_ops.matmul_gelu = cn_cuda_matmul_gelu;

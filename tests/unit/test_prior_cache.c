@@ -3,6 +3,8 @@
  * 7): two small random priors written as model files here (a lyric-encoder model with cross
  * layers, a lyric-prefix model with prime and dense layers), stepped from scratch and primed in
  * odd chunks. Also: the sampler refuses misuse with a message. Never reads the golden set.
+ * CN_TEST_BACKEND=cuda runs it on the CUDA backend (exit 77 without a device); with
+ * CN_CUDA_PERSISTENT=1 too, the decode steps must run as the backend's whole-stack step.
  */
 #include <math.h>
 #include <stdio.h>
@@ -450,6 +452,16 @@ static void s_model_checks(cn_backend *be, const char *name, const char *path, c
     snprintf(what, sizeof what, "%s: the windowed cache is %s", name,
              has_block ? "smaller" : "the same without block layers");
     cn_check_true(&s_c, what, has_block ? win < all : win == all, detail);
+    const char *fused = getenv("CN_CUDA_PERSISTENT");
+    if (fused && !strcmp(fused, "1")) {
+        cn_prior_state *st = NULL;
+        int made = cn_prior_state_new(&st, r.p, S_N, 0, err, sizeof err) == 0;
+        snprintf(what, sizeof what, "%s: decode steps run as the backend's whole-stack step",
+                 name);
+        cn_check_true(&s_c, what, made && cn_prior_state_fused(st),
+                      made ? be->ops->last_error(be) : err);
+        cn_prior_state_free(&st);
+    }
     s_make_inputs(&r);
     const cn_prior_info *in = r.in;
     r.full = calloc((size_t)S_N * in->positions * in->seq_vocab, sizeof *r.full);
@@ -486,10 +498,12 @@ static void s_model_checks(cn_backend *be, const char *name, const char *path, c
 int main(void)
 {
     char err[256];
-    cn_backend *be = cn_backend_new("cpu", err, sizeof err);
+    const char *name = getenv("CN_TEST_BACKEND");
+    name = name && *name ? name : "cpu";
+    cn_backend *be = cn_backend_new(name, err, sizeof err);
     if (!be) {
-        fprintf(stderr, "cpu backend: %s\n", err);
-        return 1;
+        printf("%s backend: %s\n", name, err);
+        return strcmp(name, "cpu") ? 77 : 1;
     }
     char a[] = "/tmp/test_prior_cache-enc-XXXXXX", b[] = "/tmp/test_prior_cache-pre-XXXXXX";
     char c[] = "/tmp/test_prior_cache-pln-XXXXXX";

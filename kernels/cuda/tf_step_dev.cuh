@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT
+ * Device code of the persistent decode step (tf_step.cu launches it): one kernel runs every
+ * layer for one position of N items, its blocks meeting at a grid barrier between the five
+ * phases of a layer (LN0 + c_attn + cache store; attention; c_proj + residual; LN1 + c_fc +
+ * gelu; MLP c_proj + residual). Weights are read once, as (out, in) rows, each row's dot
+ * products by one warp or a few (K split, summed in a fixed order); activations and caches are
+ * fp32 and read through L2 (__ldcg), since other blocks wrote them during this launch.
+ */
+#ifndef CN_CUDA_TF_STEP_DEV_CUH
+#define CN_CUDA_TF_STEP_DEV_CUH
+
+#include <math.h>
+
+#include "cuda_common.cuh"
+
+#define S_T 512                 /* threads per block */
+#define S_W (S_T / 32)          /* warps per block; also the most items (stats slots) */
+#define S_UNR 4                 /* weight loads in flight per lane */
+#define S_SPLITS_MAX 64         /* key splits of one (item, head) */
+#define S_KEYS_MAX 1024         /* keys one split scores */
+#define S_HD_MAX 1024
+#define S_XS_FLOATS 16384       /* staged inputs: N x a K chunk */
+/* shared memory in floats: block reduction, LN stats, per-warp sums, staged inputs */
+#define S_SM_RED 0
+#define S_SM_STATS 32
+#define S_SM_WRED 64
+#define S_SM_XS (S_SM_WRED + S_W * S_W)
+#define S_SM_FLOATS (S_SM_XS + S_XS_FLOATS)
+
+typedef struct s_layer {
+    int type, rows;
+    const float *ln0_g, *ln0_b, *ln1_g, *ln1_b, *attn_b, *proj_b, *fc_b, *mlp_b;
+    const void *attn_t, *proj_t, *fc_t, *mlp_t;   /* (out, in) copies of the Conv1D weights */
+    float *k, *v;
+} s_layer;
+
+typedef struct s_step {
+    const s_layer *layers;
+    int depth, N, W, S, M, H, hd, c, P, n_enc, windowed;
+    float eps, scale;
+    float *x, *qkv, *att, *mh, *part;
+    unsigned *bar, *cnt;
+    int pos;
+    const int64_t *adv;
+} s_step;
+
+enum { S_EPI_QKV, S_EPI_RESIDUAL, S_EPI_GELU };
+
+/* All blocks of the grid (all resident: the launch asks for no more) wait here. */
+__device__ __forceinline__ void s_grid_sync(unsigned *bar)
+{
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        volatile unsigned *gen = bar + 1;
+        unsigned g = *gen;
+        __threadfence();
+        if (atomicAdd(bar, 1u) == gridDim.x - 1) {
+            atomicExch(bar, 0u);
+            __threadfence();
+            atomicAdd(bar + 1, 1u);
+        } else {
+            while (*gen == g) __nanosleep(32);
+        }
+        __threadfence();
+    }
+    __syncthreads();
+}
+
+/* Rows per tile (S_W / tr warps share a row, splitting its K): the most even spread of tiles
+ * over the grid, each warp keeping at least one segment of K. */
+__host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int grid)
+{
+    int best = S_W;
+    double best_eff = -1.0;
+    for (int tr = S_W; tr >= 1; tr >>= 1) {
+        int wpr = S_W / tr;
+        if (wpr > 1 && (K + seg - 1) / seg < wpr) break;
+        int tiles = (R + tr - 1) / tr, rounds = (tiles + grid - 1) / grid;
+        double eff = (double)tiles / ((double)rounds * grid);
+        if (eff > best_eff + 1e-9) best_eff = eff, best = tr;
+    }
+    return best;
+}
+
+/* Hints L2 to fetch the first 64 KiB of this block's first tile of the next phase's weights
+ * while the grid waits at the barrier (Hopper bulk prefetch; nothing elsewhere). */
+__device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x), t = blockIdx.x;
+    if (t * tr >= R) return;
+    size_t bytes = (size_t)min(tr, R - t * tr) * K * es;
+    const char *base = (const char *)wt + (size_t)t * tr * K * es;
+    if (bytes > 65536) bytes = 65536;
+    for (size_t off = (size_t)threadIdx.x * 4096; off < bytes; off += (size_t)S_T * 4096) {
+        unsigned n = (unsigned)min((size_t)4096, bytes - off) & ~15u;
+        if (n) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(base + off),
+                            "r"(n) : "memory");
+    }
+#endif
+}
+
+/* mean and 1/sqrt(var + eps) of every item's x row into stats[m], stats[S_W + m] */
+__device__ void s_ln_stats(const s_step &p, float *stats)
+{
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    for (int m = w; m < p.N; m += S_W) {
+        const float *xr = p.x + (int64_t)m * p.W;
+        float s = 0.f;
+        for (int i = lane; i < p.W; i += 32) s += __ldcg(xr + i);
+        float mean = cn_warp_sum(s) / (float)p.W, v = 0.f;
+        for (int i = lane; i < p.W; i += 32) {
+            float d = __ldcg(xr + i) - mean;
+            v += d * d;
+        }
+        float var = cn_warp_sum(v) / (float)p.W;
+        if (lane == 0) stats[m] = mean, stats[S_W + m] = 1.0f / sqrtf(var + p.eps);
+    }
+    __syncthreads();
+}
+
+/* xs (N x kc) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g is not NULL */
+__device__ void s_stage(const s_step &p, float *xs, const float *src, int K, int k0, int kc,
+                        const float *g, const float *b, const float *stats)
+{
+    for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
+        int m = i / kc, k = k0 + (i - m * kc);
+        float v = __ldcg(src + (int64_t)m * K + k);
+        if (g) v = (v - stats[m]) * stats[S_W + m] * g[k] + b[k];
+        xs[i] = v;
+    }
+}
+
+/* What becomes of y = acc + bias of item m, output r. */
+__device__ __forceinline__ void s_epilogue(const s_step &p, const s_layer &L, int epi, int m,
+                                           int r, float v, int store)
+{
+    if (epi == S_EPI_QKV) {
+        p.qkv[(int64_t)m * 3 * p.S + r] = v;
+        if (store >= 0 && r >= p.S && store < L.rows) {
+            float *dst = r < 2 * p.S ? L.k : L.v;
+            int col = r < 2 * p.S ? r - p.S : r - 2 * p.S;
+            dst[((int64_t)m * L.rows + store) * p.S + col] = v;
+        }
+    } else if (epi == S_EPI_GELU) {
+        p.mh[(int64_t)m * p.M + r] = v / (1.0f + expf(-1.702f * v));
+    } else {
+        float *xp = p.x + (int64_t)m * p.W + r;
+        *xp = __ldcg(xp) + v;
+    }
+}
+
+/* acc[m] += the VEC weights at w . xs[m][k .. k+VEC) for every item */
+template <typename T, int NN, int VEC>
+__device__ __forceinline__ void s_fma(float *acc, const uint4 &raw, const float *xs, int kc,
+                                      int k, int N)
+{
+    const T *wv = reinterpret_cast<const T *>(&raw);
+    float wf[VEC];
+#pragma unroll
+    for (int e = 0; e < VEC; e++) wf[e] = cn_ld(wv, e);
+#pragma unroll
+    for (int m = 0; m < NN; m++) {
+        if (m >= N) break;
+        const float4 *xp = reinterpret_cast<const float4 *>(xs + m * kc + k);
+#pragma unroll
+        for (int q = 0; q < VEC / 4; q++) {
+            float4 x4 = xp[q];
+            acc[m] += wf[4 * q] * x4.x + wf[4 * q + 1] * x4.y + wf[4 * q + 2] * x4.z +
+                      wf[4 * q + 3] * x4.w;
+        }
+    }
+}
+
+/* One row's part of a staged chunk: segments sub, sub+wpr, ... of 32*VEC inputs. */
+template <typename T, int NN>
+__device__ __forceinline__ void s_row_chunk(float *acc, const T *wr, const float *xs, int kc,
+                                            int sub, int wpr, int N)
+{
+    constexpr int VEC = 16 / sizeof(T), SEG = 32 * VEC;
+    int lane = threadIdx.x & 31, nseg = (kc + SEG - 1) / SEG, s = sub;
+    for (; s + (S_UNR - 1) * wpr < nseg; s += S_UNR * wpr) {
+        uint4 raw[S_UNR];
+        int kk[S_UNR];
+#pragma unroll
+        for (int u = 0; u < S_UNR; u++) {
+            kk[u] = (s + u * wpr) * SEG + lane * VEC;
+            raw[u] = kk[u] < kc ? __ldg(reinterpret_cast<const uint4 *>(wr + kk[u]))
+                                : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < S_UNR; u++)
+            if (kk[u] < kc) s_fma<T, NN, VEC>(acc, raw[u], xs, kc, kk[u], N);
+    }
+    for (; s < nseg; s += wpr) {
+        int k = s * SEG + lane * VEC;
+        if (k < kc)
+            s_fma<T, NN, VEC>(acc, __ldg(reinterpret_cast<const uint4 *>(wr + k)), xs, kc, k, N);
+    }
+}
+
+/* y (N x R) = in (N x K) . wt^T + bias, then the epilogue; wt is (R, K) row-major. in is src,
+ * LayerNorm'd with (g, b) and the stats in shared memory when g is not NULL. */
+template <typename T, int NN>
+__device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const T *wt,
+                       const float *bias, int R, int K, const float *src, const float *g,
+                       const float *b, float *sm, int store)
+{
+    constexpr int VEC = 16 / sizeof(T), SEG = 32 * VEC;
+    float *stats = sm + S_SM_STATS, *wred = sm + S_SM_WRED, *xs = sm + S_SM_XS;
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    int tr = s_rows_per_tile(R, K, SEG, gridDim.x), wpr = S_W / tr;
+    int row_in = w / wpr, sub = w - row_in * wpr;
+    int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, one = K <= kc_max;
+    if (one) {
+        __syncthreads();
+        s_stage(p, xs, src, K, 0, K, g, b, stats);
+        __syncthreads();
+    }
+    int tiles = (R + tr - 1) / tr;
+    for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
+        int r = t * tr + row_in;
+        float acc[NN];
+#pragma unroll
+        for (int m = 0; m < NN; m++) acc[m] = 0.f;
+        for (int k0 = 0; k0 < K; k0 += kc_max) {
+            int kc = min(kc_max, K - k0);
+            if (!one) {
+                __syncthreads();
+                s_stage(p, xs, src, K, k0, kc, g, b, stats);
+                __syncthreads();
+            }
+            if (r < R) s_row_chunk<T, NN>(acc, wt + (int64_t)r * K + k0, xs, kc, sub, wpr, p.N);
+        }
+#pragma unroll
+        for (int m = 0; m < NN; m++) acc[m] = cn_warp_sum(acc[m]);
+        if (lane == 0)
+#pragma unroll
+            for (int m = 0; m < NN; m++) wred[w * S_W + m] = acc[m];
+        __syncthreads();
+        if (sub == 0 && r < R && lane < p.N) {
+            float v = 0.f;
+            for (int j = 0; j < wpr; j++) v += wred[(w + j) * S_W + lane];
+            s_epilogue(p, L, epi, lane, r, v + bias[r], store);
+        }
+        __syncthreads();
+    }
+}
+
+/* The keys of query position i among kl present: lo + j*step for j < count (the model code's
+ * masks, as attention.cu); *zero when the output is 0 (previous block of block 0). */
+__device__ __forceinline__ int s_key_set(const s_step &p, int type, int i, int kl, int *lo,
+                                         int *step, int *zero)
+{
+    int hi, c = p.c;
+    *step = 1;
+    *zero = 0;
+    switch (type) {
+    case CN_ATTN_DENSE: *lo = 0; hi = i; break;
+    case CN_ATTN_BLOCK: *lo = (i / c) * c; hi = i; break;
+    case CN_ATTN_TRANSPOSE: *lo = i % c; hi = i; *step = c; break;
+    case CN_ATTN_PREV_BLOCK:
+        if (i / c == 0) { *zero = 1; *lo = 0; return 0; }
+        *lo = (i / c - 1) * c; hi = *lo + c - 1; break;
+    case CN_ATTN_CROSS: *lo = 0; hi = kl - 1; break;
+    default: *lo = 0; hi = i < p.P - 1 ? i : p.P - 1; break;   /* prime */
+    }
+    if (hi > kl - 1) hi = kl - 1;
+    if (hi < *lo) return 0;
+    return (hi - *lo) / *step + 1;
+}
+
+/* Cache row written and query position read at pos, as transformer.c addresses them. */
+__device__ __forceinline__ void s_addr(const s_step &p, int type, int pos, int *store, int *q0,
+                                       int *k_len)
+{
+    int c = p.c;
+    *store = *q0 = pos;
+    *k_len = pos + 1;
+    if (type == CN_ATTN_CROSS) {
+        *store = -1;
+        *k_len = p.n_enc;
+    } else if (type == CN_ATTN_BLOCK && p.windowed) {
+        *store = *q0 = pos % c;
+        *k_len = *q0 + 1;
+    } else if (type == CN_ATTN_PREV_BLOCK && p.windowed) {
+        int b = pos / c;
+        *store = pos % (2 * c);
+        *q0 = b == 0 ? pos : c * ((b - 1) % 2 + 1) + pos % c;
+        *k_len = *q0 + 1;
+    }
+}
+
+/* The last of a (item, head)'s splits to finish adds them up, in split order. */
+__device__ void s_attn_combine(const s_step &p, int u, int splits, float *att)
+{
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(&p.cnt[u], 1u) == (unsigned)(splits - 1);
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    int st = p.hd + 2;
+    const float *pp = p.part + (int64_t)u * S_SPLITS_MAX * st;
+    float mx = -INFINITY;
+    for (int s = 0; s < splits; s++) mx = fmaxf(mx, __ldcg(pp + s * st));
+    for (int d = threadIdx.x; d < p.hd; d += S_T) {
+        float l = 0.f, o = 0.f;
+        for (int s = 0; s < splits; s++) {
+            float ms = __ldcg(pp + s * st);
+            if (ms == -INFINITY) continue;
+            float f = expf(ms - mx);
+            l += __ldcg(pp + s * st + 1) * f;
+            o += __ldcg(pp + s * st + 2 + d) * f;
+        }
+        att[d] = l > 0.f ? o / l : 0.f;
+    }
+    if (threadIdx.x == 0) p.cnt[u] = 0;
+}
+
+/* softmax(q k^T * scale) v for every (item, head), its keys split over blocks. */
+__device__ void s_attention(const s_step &p, const s_layer &L, int q0, int k_len, float *sm)
+{
+    float *red = sm + S_SM_RED, *qs = sm + S_SM_XS, *sc = qs + S_HD_MAX;
+    int lo, step, zero, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    int cnt = s_key_set(p, L.type, q0, k_len, &lo, &step, &zero);
+    int U = p.N * p.H;
+    int per = (int)(((int64_t)cnt * U + 2 * gridDim.x - 1) / (2 * gridDim.x));
+    per = min(max(per, 32), S_KEYS_MAX);
+    if (cnt > per * S_SPLITS_MAX) per = (cnt + S_SPLITS_MAX - 1) / S_SPLITS_MAX;
+    int splits = cnt > 0 ? (cnt + per - 1) / per : 1;
+    for (int it = blockIdx.x; it < U * splits; it += gridDim.x) {
+        int u = it / splits, sp = it - u * splits, m = u / p.H, h = u - m * p.H;
+        int j0 = sp * per, nk = max(0, min(cnt, j0 + per) - j0);
+        const float *q = p.qkv + (int64_t)m * 3 * p.S + h * p.hd;
+        const float *kb = L.k + (int64_t)m * L.rows * p.S + h * p.hd;
+        const float *vb = L.v + (int64_t)m * L.rows * p.S + h * p.hd;
+        __syncthreads();
+        for (int d = threadIdx.x; d < p.hd; d += S_T) qs[d] = __ldcg(q + d);
+        __syncthreads();
+        for (int j = w; j < nk; j += S_W) {
+            const float *kr = kb + (int64_t)(lo + (j0 + j) * step) * p.S;
+            float s = 0.f;
+            for (int d = lane; d < p.hd; d += 32) s += qs[d] * __ldcg(kr + d);
+            s = cn_warp_sum(s);
+            if (lane == 0) sc[j] = s * p.scale;
+        }
+        __syncthreads();
+        float mx = -INFINITY, l = 0.f;
+        for (int j = threadIdx.x; j < nk; j += S_T) mx = fmaxf(mx, sc[j]);
+        mx = cn_block_max(mx, red);
+        for (int j = threadIdx.x; j < nk; j += S_T) {
+            float e = expf(sc[j] - mx);
+            sc[j] = e;
+            l += e;
+        }
+        l = cn_block_sum(l, red);
+        float *att = p.att + (int64_t)m * p.S + h * p.hd;
+        float *pp = p.part + ((int64_t)u * S_SPLITS_MAX + sp) * (p.hd + 2);
+        for (int d = threadIdx.x; d < p.hd; d += S_T) {
+            float o = 0.f;
+#pragma unroll 8
+            for (int j = 0; j < nk; j++)
+                o += sc[j] * __ldcg(vb + (int64_t)(lo + (j0 + j) * step) * p.S + d);
+            if (splits == 1) att[d] = nk > 0 && !zero ? o / l : 0.f;
+            else pp[2 + d] = o;
+        }
+        if (splits > 1) {
+            if (threadIdx.x == 0) pp[0] = nk > 0 ? mx : -INFINITY, pp[1] = l;
+            s_attn_combine(p, u, splits, att);
+        }
+    }
+}
+
+/* The step: every layer's five phases, the grid meeting between them. */
+template <typename T, int NN>
+__global__ void __launch_bounds__(S_T) s_tf_step_kernel(s_step p)
+{
+    extern __shared__ float4 sm4[];
+    float *sm = reinterpret_cast<float *>(sm4);
+    int pos = p.pos + (int)(p.adv ? *p.adv : 0);
+    const int es = (int)sizeof(T);
+    for (int l = 0; l < p.depth; l++) {
+        const s_layer L = p.layers[l];
+        int store, q0, k_len, R = L.type == CN_ATTN_CROSS ? p.S : 3 * p.S;
+        s_addr(p, L.type, pos, &store, &q0, &k_len);
+        s_ln_stats(p, sm + S_SM_STATS);
+        s_gemv<T, NN>(p, L, S_EPI_QKV, (const T *)L.attn_t, L.attn_b, R, p.W, p.x, L.ln0_g,
+                      L.ln0_b, sm, store);
+        s_prefetch(L.proj_t, p.W, p.S, es);
+        s_grid_sync(p.bar);
+        s_attention(p, L, q0, k_len, sm);
+        s_grid_sync(p.bar);
+        s_gemv<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.proj_t, L.proj_b, p.W, p.S, p.att,
+                      NULL, NULL, sm, -1);
+        s_prefetch(L.fc_t, p.M, p.W, es);
+        s_grid_sync(p.bar);
+        s_ln_stats(p, sm + S_SM_STATS);
+        s_gemv<T, NN>(p, L, S_EPI_GELU, (const T *)L.fc_t, L.fc_b, p.M, p.W, p.x, L.ln1_g,
+                      L.ln1_b, sm, -1);
+        s_prefetch(L.mlp_t, p.W, p.M, es);
+        s_grid_sync(p.bar);
+        s_gemv<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.mlp_t, L.mlp_b, p.W, p.M, p.mh, NULL,
+                      NULL, sm, -1);
+        if (l + 1 < p.depth) {
+            const s_layer &Ln = p.layers[l + 1];
+            s_prefetch(Ln.attn_t, Ln.type == CN_ATTN_CROSS ? p.S : 3 * p.S, p.W, es);
+            s_grid_sync(p.bar);
+        }
+    }
+}
+
+#endif
