@@ -99,6 +99,7 @@ __device__ __forceinline__ float cn_ld(const float *p, int64_t i) { return p[i];
 __device__ __forceinline__ float cn_ld(const __half *p, int64_t i) { return __half2float(p[i]); }
 __device__ __forceinline__ float cn_ld(const __nv_bfloat16 *p, int64_t i) { return __bfloat162float(p[i]); }
 
+#ifndef CN_EMU_WARP   /* the CPU emulation (tests/emu) brings its own, with the same results */
 __device__ __forceinline__ float cn_warp_sum(float v)
 {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -110,6 +111,7 @@ __device__ __forceinline__ float cn_warp_max(float v)
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
 }
+#endif
 
 /* Sum over the block (blockDim.x a multiple of 32, <= 1024); every thread gets the result.
  * red must hold 32 floats of shared memory. */

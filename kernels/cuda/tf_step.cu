@@ -65,7 +65,7 @@ static int s_is(const cn_tensor *t, cn_dtype want, int64_t a, int64_t b)
 static const char *s_unfit(const cn_tf_step_desc *d, cn_dtype wt)
 {
     int vec = 16 / (int)cn_dtype_size(wt), hd = d->heads > 0 ? d->S / d->heads : 0;
-    if (d->n_items < 1 || d->n_items > S_W) return "more than 16 items";
+    if (d->n_items < 1 || d->n_items > S_NMAX) return "more than 16 items";
     if (d->width % vec || d->S % vec || d->mlp % vec) return "widths not a multiple of 16 bytes";
     if (hd < 1 || hd * d->heads != d->S || hd > S_HD_MAX) return "head width";
     if (d->depth < 1 || d->block_len < 1) return "depth or block length";

@@ -10,22 +10,30 @@
 #define CN_CUDA_TF_STEP_DEV_CUH
 
 #include <math.h>
+#include <string.h>
 
 #include "cuda_common.cuh"
 
-#define S_T 512                 /* threads per block */
-#define S_W (S_T / 32)          /* warps per block; also the most items (stats slots) */
+#ifndef S_T
+#define S_T 512                 /* threads per block (the CPU emulation test uses fewer) */
+#endif
+#define S_W (S_T / 32)          /* warps per block */
+#define S_NMAX 16               /* most items */
 #define S_UNR 4                 /* weight loads in flight per lane */
 #define S_SPLITS_MAX 64         /* key splits of one (item, head) */
+#ifndef S_KEYS_MAX
 #define S_KEYS_MAX 1024         /* keys one split scores */
 #define S_HD_MAX 1024
-#define S_XS_FLOATS 16384       /* staged inputs: N x a K chunk */
-/* shared memory in floats: block reduction, LN stats, per-warp sums, staged inputs */
+#define S_XS_FLOATS 16384       /* staged inputs: N x a K chunk (at least S_NMAX x 256) */
+#endif
+/* shared memory in floats: block reduction (slot 31: a flag), LN stats, per-warp sums,
+ * staged inputs */
 #define S_SM_RED 0
 #define S_SM_STATS 32
 #define S_SM_WRED 64
-#define S_SM_XS (S_SM_WRED + S_W * S_W)
-#define S_SM_FLOATS (S_SM_XS + S_XS_FLOATS)
+#define S_SM_XS (S_SM_WRED + S_W * S_NMAX)
+#define S_SM_FLOATS (S_SM_XS + (S_XS_FLOATS > S_HD_MAX + S_KEYS_MAX ? S_XS_FLOATS             \
+                                                              : S_HD_MAX + S_KEYS_MAX))
 
 typedef struct s_layer {
     int type, rows;
@@ -47,7 +55,7 @@ typedef struct s_step {
 enum { S_EPI_QKV, S_EPI_RESIDUAL, S_EPI_GELU };
 
 /* All blocks of the grid (all resident: the launch asks for no more) wait here. */
-__device__ __forceinline__ void s_grid_sync(unsigned *bar)
+static __device__ __forceinline__ void s_grid_sync(unsigned *bar)
 {
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -68,7 +76,7 @@ __device__ __forceinline__ void s_grid_sync(unsigned *bar)
 
 /* Rows per tile (S_W / tr warps share a row, splitting its K): the most even spread of tiles
  * over the grid, each warp keeping at least one segment of K. */
-__host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int grid)
+static __host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int grid)
 {
     int best = S_W;
     double best_eff = -1.0;
@@ -84,7 +92,7 @@ __host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int grid)
 
 /* Hints L2 to fetch the first 64 KiB of this block's first tile of the next phase's weights
  * while the grid waits at the barrier (Hopper bulk prefetch; nothing elsewhere). */
-__device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es)
+static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x), t = blockIdx.x;
@@ -100,8 +108,8 @@ __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es)
 #endif
 }
 
-/* mean and 1/sqrt(var + eps) of every item's x row into stats[m], stats[S_W + m] */
-__device__ void s_ln_stats(const s_step &p, float *stats)
+/* mean and 1/sqrt(var + eps) of every item's x row into stats[m], stats[S_NMAX + m] */
+static __device__ void s_ln_stats(const s_step &p, float *stats)
 {
     int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     for (int m = w; m < p.N; m += S_W) {
@@ -114,25 +122,25 @@ __device__ void s_ln_stats(const s_step &p, float *stats)
             v += d * d;
         }
         float var = cn_warp_sum(v) / (float)p.W;
-        if (lane == 0) stats[m] = mean, stats[S_W + m] = 1.0f / sqrtf(var + p.eps);
+        if (lane == 0) stats[m] = mean, stats[S_NMAX + m] = 1.0f / sqrtf(var + p.eps);
     }
     __syncthreads();
 }
 
 /* xs (N x kc) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g is not NULL */
-__device__ void s_stage(const s_step &p, float *xs, const float *src, int K, int k0, int kc,
+static __device__ void s_stage(const s_step &p, float *xs, const float *src, int K, int k0, int kc,
                         const float *g, const float *b, const float *stats)
 {
     for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
         int m = i / kc, k = k0 + (i - m * kc);
         float v = __ldcg(src + (int64_t)m * K + k);
-        if (g) v = (v - stats[m]) * stats[S_W + m] * g[k] + b[k];
+        if (g) v = (v - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
         xs[i] = v;
     }
 }
 
 /* What becomes of y = acc + bias of item m, output r. */
-__device__ __forceinline__ void s_epilogue(const s_step &p, const s_layer &L, int epi, int m,
+static __device__ __forceinline__ void s_epilogue(const s_step &p, const s_layer &L, int epi, int m,
                                            int r, float v, int store)
 {
     if (epi == S_EPI_QKV) {
@@ -152,10 +160,11 @@ __device__ __forceinline__ void s_epilogue(const s_step &p, const s_layer &L, in
 
 /* acc[m] += the VEC weights at w . xs[m][k .. k+VEC) for every item */
 template <typename T, int NN, int VEC>
-__device__ __forceinline__ void s_fma(float *acc, const uint4 &raw, const float *xs, int kc,
+static __device__ __forceinline__ void s_fma(float *acc, const uint4 &raw, const float *xs, int kc,
                                       int k, int N)
 {
-    const T *wv = reinterpret_cast<const T *>(&raw);
+    T wv[VEC];
+    memcpy(wv, &raw, sizeof wv);   /* not a pointer cast: no aliasing of uint4 as T */
     float wf[VEC];
 #pragma unroll
     for (int e = 0; e < VEC; e++) wf[e] = cn_ld(wv, e);
@@ -174,7 +183,7 @@ __device__ __forceinline__ void s_fma(float *acc, const uint4 &raw, const float 
 
 /* One row's part of a staged chunk: segments sub, sub+wpr, ... of 32*VEC inputs. */
 template <typename T, int NN>
-__device__ __forceinline__ void s_row_chunk(float *acc, const T *wr, const float *xs, int kc,
+static __device__ __forceinline__ void s_row_chunk(float *acc, const T *wr, const float *xs, int kc,
                                             int sub, int wpr, int N)
 {
     constexpr int VEC = 16 / sizeof(T), SEG = 32 * VEC;
@@ -202,7 +211,7 @@ __device__ __forceinline__ void s_row_chunk(float *acc, const T *wr, const float
 /* y (N x R) = in (N x K) . wt^T + bias, then the epilogue; wt is (R, K) row-major. in is src,
  * LayerNorm'd with (g, b) and the stats in shared memory when g is not NULL. */
 template <typename T, int NN>
-__device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const T *wt,
+static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const T *wt,
                        const float *bias, int R, int K, const float *src, const float *g,
                        const float *b, float *sm, int store)
 {
@@ -236,11 +245,11 @@ __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const T *wt,
         for (int m = 0; m < NN; m++) acc[m] = cn_warp_sum(acc[m]);
         if (lane == 0)
 #pragma unroll
-            for (int m = 0; m < NN; m++) wred[w * S_W + m] = acc[m];
+            for (int m = 0; m < NN; m++) wred[w * S_NMAX + m] = acc[m];
         __syncthreads();
         if (sub == 0 && r < R && lane < p.N) {
             float v = 0.f;
-            for (int j = 0; j < wpr; j++) v += wred[(w + j) * S_W + lane];
+            for (int j = 0; j < wpr; j++) v += wred[(w + j) * S_NMAX + lane];
             s_epilogue(p, L, epi, lane, r, v + bias[r], store);
         }
         __syncthreads();
@@ -249,7 +258,7 @@ __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const T *wt,
 
 /* The keys of query position i among kl present: lo + j*step for j < count (the model code's
  * masks, as attention.cu); *zero when the output is 0 (previous block of block 0). */
-__device__ __forceinline__ int s_key_set(const s_step &p, int type, int i, int kl, int *lo,
+static __device__ __forceinline__ int s_key_set(const s_step &p, int type, int i, int kl, int *lo,
                                          int *step, int *zero)
 {
     int hi, c = p.c;
@@ -271,7 +280,7 @@ __device__ __forceinline__ int s_key_set(const s_step &p, int type, int i, int k
 }
 
 /* Cache row written and query position read at pos, as transformer.c addresses them. */
-__device__ __forceinline__ void s_addr(const s_step &p, int type, int pos, int *store, int *q0,
+static __device__ __forceinline__ void s_addr(const s_step &p, int type, int pos, int *store, int *q0,
                                        int *k_len)
 {
     int c = p.c;
@@ -292,14 +301,14 @@ __device__ __forceinline__ void s_addr(const s_step &p, int type, int pos, int *
 }
 
 /* The last of a (item, head)'s splits to finish adds them up, in split order. */
-__device__ void s_attn_combine(const s_step &p, int u, int splits, float *att)
+static __device__ void s_attn_combine(const s_step &p, int u, int splits, float *att, float *red)
 {
-    __shared__ int last;
+    volatile float *last = red + 31;   /* block reductions use at most S_W <= 31 slots */
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(&p.cnt[u], 1u) == (unsigned)(splits - 1);
+    if (threadIdx.x == 0) *last = atomicAdd(&p.cnt[u], 1u) == (unsigned)(splits - 1);
     __syncthreads();
-    if (!last) return;
+    if (*last == 0.f) return;
     __threadfence();
     int st = p.hd + 2;
     const float *pp = p.part + (int64_t)u * S_SPLITS_MAX * st;
@@ -320,7 +329,7 @@ __device__ void s_attn_combine(const s_step &p, int u, int splits, float *att)
 }
 
 /* softmax(q k^T * scale) v for every (item, head), its keys split over blocks. */
-__device__ void s_attention(const s_step &p, const s_layer &L, int q0, int k_len, float *sm)
+static __device__ void s_attention(const s_step &p, const s_layer &L, int q0, int k_len, float *sm)
 {
     float *red = sm + S_SM_RED, *qs = sm + S_SM_XS, *sc = qs + S_HD_MAX;
     int lo, step, zero, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
@@ -368,17 +377,16 @@ __device__ void s_attention(const s_step &p, const s_layer &L, int q0, int k_len
         }
         if (splits > 1) {
             if (threadIdx.x == 0) pp[0] = nk > 0 ? mx : -INFINITY, pp[1] = l;
-            s_attn_combine(p, u, splits, att);
+            s_attn_combine(p, u, splits, att, red);
         }
     }
 }
 
-/* The step: every layer's five phases, the grid meeting between them. */
+/* The step: every layer's five phases, the grid meeting between them. sm: S_SM_FLOATS of
+ * shared memory. */
 template <typename T, int NN>
-__global__ void __launch_bounds__(S_T) s_tf_step_kernel(s_step p)
+static __device__ void s_tf_step_body(const s_step &p, float *sm)
 {
-    extern __shared__ float4 sm4[];
-    float *sm = reinterpret_cast<float *>(sm4);
     int pos = p.pos + (int)(p.adv ? *p.adv : 0);
     const int es = (int)sizeof(T);
     for (int l = 0; l < p.depth; l++) {
@@ -410,5 +418,14 @@ __global__ void __launch_bounds__(S_T) s_tf_step_kernel(s_step p)
         }
     }
 }
+
+#ifdef __CUDACC__
+template <typename T, int NN>
+__global__ void __launch_bounds__(S_T) s_tf_step_kernel(s_step p)
+{
+    extern __shared__ float4 sm4[];
+    s_tf_step_body<T, NN>(p, reinterpret_cast<float *>(sm4));
+}
+#endif
 
 #endif

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT
+ * The persistent decode step's device code (kernels/cuda/tf_step_dev.cuh) run on the CPU
+ * through cuda_emu.hpp, against the engine's own layer-by-layer transformer on the CPU
+ * backend: a random stack with one layer of every attention type (dense, block, transpose,
+ * previous block, cross, prime), a windowed cache, stepped through 24 positions (4 blocks).
+ * Small blocks (2 warps), a small staging area and a grid of 4 make every path run: K
+ * chunks, warps sharing a row, several tiles per block, attention split over blocks and
+ * combined, the grid barrier. Checks x after every step for f32 and bf16 weights and 2, 3
+ * and 5 items. Needs no GPU.
+ */
+#define S_T 64
+#define S_KEYS_MAX 16
+#define S_HD_MAX 64
+#define S_XS_FLOATS 1024
+#include "cuda_emu.hpp"
+
+#include "tf_step_dev.cuh"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "check.h"
+#include "transformer.h"
+}
+
+static cn_check g_chk;
+static uint32_t g_rng = 12345u;
+
+static float s_unif(void)
+{
+    g_rng = g_rng * 1664525u + 1013904223u;
+    return (float)(g_rng >> 8) / 16777216.0f * 2.0f - 1.0f;
+}
+
+enum { W = 160, S = 32, H = 4, M = 192, DEPTH = 6, CAP = 24, C = 6, P = 10, N_ENC = 6, E = 16 };
+enum { GRID = 4 };
+static const cn_attn_type TYPES[DEPTH] = { CN_ATTN_DENSE, CN_ATTN_BLOCK, CN_ATTN_TRANSPOSE,
+                                           CN_ATTN_PREV_BLOCK, CN_ATTN_CROSS, CN_ATTN_PRIME };
+
+/* a host F32 tensor of random values (bf16-representable when round is set) */
+static cn_tensor s_rand(int nd, int64_t a, int64_t b, float scale, float bias, int round)
+{
+    int64_t n = nd == 1 ? a : a * b;
+    float *d = (float *)malloc((size_t)n * sizeof *d);
+    for (int64_t i = 0; i < n; i++) {
+        d[i] = bias + scale * s_unif();
+        if (round) d[i] = __bfloat162float(__float2bfloat16_rn(d[i]));
+    }
+    int64_t ne[2] = { a, b };
+    return cn_tensor_make(d, CN_F32, nd, ne);
+}
+
+static void s_make(cn_transformer *tf, cn_backend *be, int round)
+{
+    memset(tf, 0, sizeof *tf);
+    tf->be = be, tf->width = W, tf->depth = DEPTH, tf->heads = H, tf->head_dim = S / H;
+    tf->S = S, tf->mlp = M, tf->positions = CAP, tf->blocks = CAP / C, tf->block_len = C;
+    tf->prime_len = P, tf->enc_width = E;
+    tf->layers = (cn_tf_layer *)calloc(DEPTH, sizeof *tf->layers);
+    for (int d = 0; d < DEPTH; d++) {
+        cn_tf_layer *L = &tf->layers[d];
+        int R = TYPES[d] == CN_ATTN_CROSS ? S : 3 * S;
+        L->type = TYPES[d];
+        L->ln0_g = s_rand(1, W, 0, 0.1f, 1.0f, 0), L->ln0_b = s_rand(1, W, 0, 0.1f, 0, 0);
+        L->ln1_g = s_rand(1, W, 0, 0.1f, 1.0f, 0), L->ln1_b = s_rand(1, W, 0, 0.1f, 0, 0);
+        L->attn_w = s_rand(2, W, R, 0.3f, 0, round), L->attn_b = s_rand(1, R, 0, 0.1f, 0, 0);
+        L->proj_w = s_rand(2, S, W, 0.3f, 0, round), L->proj_b = s_rand(1, W, 0, 0.1f, 0, 0);
+        L->fc_w = s_rand(2, W, M, 0.2f, 0, round), L->fc_b = s_rand(1, M, 0, 0.1f, 0, 0);
+        L->mlp_w = s_rand(2, M, W, 0.2f, 0, round), L->mlp_b = s_rand(1, W, 0, 0.1f, 0, 0);
+        if (L->type == CN_ATTN_CROSS)
+            L->enc_kv_w = s_rand(2, E, 2 * S, 0.3f, 0, 0), L->enc_kv_b = s_rand(1, 2 * S, 0, 0.1f, 0, 0);
+    }
+}
+
+static void s_free(cn_transformer *tf)
+{
+    for (int d = 0; d < DEPTH; d++) {
+        cn_tf_layer *L = &tf->layers[d];
+        cn_tensor *all[] = { &L->ln0_g, &L->ln0_b, &L->ln1_g, &L->ln1_b, &L->attn_w, &L->attn_b,
+                             &L->proj_w, &L->proj_b, &L->fc_w, &L->fc_b, &L->mlp_w, &L->mlp_b,
+                             &L->enc_kv_w, &L->enc_kv_b };
+        for (auto *t : all) free(t->data);
+    }
+    free(tf->layers);
+}
+
+/* (N, K) copy of w (K, N) in the weight type T */
+template <typename T>
+static T *s_transposed(const cn_tensor *w)
+{
+    int64_t K = w->ne[0], Nn = w->ne[1];
+    T *t = (T *)malloc((size_t)K * Nn * sizeof(T));
+    const float *s = (const float *)w->data;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t n = 0; n < Nn; n++) {
+            if constexpr (sizeof(T) == 4) t[n * K + k] = s[k * Nn + n];
+            else t[n * K + k] = __float2bfloat16_rn(s[k * Nn + n]);
+        }
+    return t;
+}
+
+/* One configuration: items N, weights T, NN accumulators per lane. */
+template <typename T, int NN>
+static void s_run(cn_backend *be, int N, const char *label)
+{
+    char err[512], what[256];
+    cn_transformer tf;
+    s_make(&tf, be, sizeof(T) == 2);
+    cn_tf_state ref, emu;
+    if (cn_tf_state_init(&ref, &tf, N, CAP, 1, N_ENC, 1, err, sizeof err) ||
+        cn_tf_state_init(&emu, &tf, N, CAP, 1, N_ENC, 1, err, sizeof err)) {
+        cn_check_true(&g_chk, "transformer states", 0, err);
+        return;
+    }
+    cn_tensor enc = s_rand(2, (int64_t)N * N_ENC, E, 1.0f, 0, 0);
+    cn_tf_set_encoder(&ref, &enc, err, sizeof err);
+    cn_tf_set_encoder(&emu, &enc, err, sizeof err);
+    std::vector<s_layer> layers(DEPTH);
+    std::vector<void *> mats;
+    for (int d = 0; d < DEPTH; d++) {
+        const cn_tf_layer *L = &tf.layers[d];
+        s_layer &o = layers[d];
+        o.type = L->type, o.rows = emu.rows[d];
+        o.ln0_g = (float *)L->ln0_g.data, o.ln0_b = (float *)L->ln0_b.data;
+        o.ln1_g = (float *)L->ln1_g.data, o.ln1_b = (float *)L->ln1_b.data;
+        o.attn_b = (float *)L->attn_b.data, o.proj_b = (float *)L->proj_b.data;
+        o.fc_b = (float *)L->fc_b.data, o.mlp_b = (float *)L->mlp_b.data;
+        mats.push_back((void *)(o.attn_t = s_transposed<T>(&L->attn_w)));
+        mats.push_back((void *)(o.proj_t = s_transposed<T>(&L->proj_w)));
+        mats.push_back((void *)(o.fc_t = s_transposed<T>(&L->fc_w)));
+        mats.push_back((void *)(o.mlp_t = s_transposed<T>(&L->mlp_w)));
+        o.k = (float *)emu.k[d].data, o.v = (float *)emu.v[d].data;
+    }
+    std::vector<float> part((size_t)N * H * S_SPLITS_MAX * (S / H + 2));
+    std::vector<unsigned> ctl(2 + (size_t)N * H);
+    std::vector<float> xr((size_t)N * W), xe((size_t)N * W);
+    s_step p = {};
+    p.layers = layers.data(), p.depth = DEPTH, p.N = N, p.W = W, p.S = S, p.M = M, p.H = H;
+    p.hd = S / H, p.c = C, p.P = P, p.n_enc = N_ENC, p.windowed = 1, p.eps = 1e-5f;
+    p.scale = 1.0f / sqrtf((float)p.hd);
+    p.x = xe.data(), p.qkv = (float *)emu.qkv.data, p.att = (float *)emu.att.data;
+    p.mh = (float *)emu.mh.data, p.part = part.data(), p.bar = ctl.data();
+    p.cnt = ctl.data() + 2;
+    double worst = 0;
+    int worst_pos = -1, rc = 0;
+    for (int pos = 0; pos < CAP && rc == 0; pos++) {
+        for (size_t i = 0; i < xr.size(); i++) xr[i] = xe[i] = s_unif();
+        cn_tensor x = cn_tensor_2d(xr.data(), CN_F32, N, W);
+        rc = cn_tf_forward(&ref, &x, pos, 1, -1, 0, NULL, err, sizeof err);
+        p.pos = pos;
+        emu_launch(GRID, S_T, S_SM_FLOATS, [&] { s_tf_step_body<T, NN>(p, emu_smem()); });
+        double scale = 1, here = 0;
+        for (float v : xr) scale = std::max(scale, (double)fabsf(v));
+        for (size_t i = 0; i < xr.size(); i++) {
+            double dlt = fabs((double)xr[i] - xe[i]) / scale;
+            if (!(dlt <= here)) here = dlt;
+            if (!(dlt <= worst)) worst = dlt, worst_pos = pos;   /* NaN counts as worst */
+        }
+        if (getenv("CN_EMU_VERBOSE"))
+            fprintf(stderr, "%s: position %d: %.2e\n", label, pos, here);
+    }
+    snprintf(what, sizeof what, "%s: x after each of %d steps = the layer-by-layer transformer",
+             label, CAP);
+    snprintf(err + (rc ? strlen(err) : 0), sizeof err - (rc ? strlen(err) : 0),
+             "%sworst relative difference %.2e at position %d (limit 1e-5)", rc ? "; " : "",
+             worst, worst_pos);
+    cn_check_true(&g_chk, what, rc == 0 && worst <= 1e-5, err);
+    snprintf(what, sizeof what, "%s: the barrier and split counters are back at rest", label);
+    int rest = ctl[0] == 0;
+    for (size_t i = 2; i < ctl.size(); i++) rest &= ctl[i] == 0;
+    cn_check_true(&g_chk, what, rest, "");
+    for (void *m : mats) free(m);
+    free(enc.data);
+    cn_tf_state_free(&ref);
+    cn_tf_state_free(&emu);
+    s_free(&tf);
+}
+
+int main(void)
+{
+    char err[256];
+    cn_backend *be = cn_backend_new("cpu", err, sizeof err);
+    if (!be) {
+        printf("FAIL cpu backend: %s\n", err);
+        return 1;
+    }
+    const char *only = getenv("CN_EMU_ONLY");   /* 0, 1 or 2: one configuration */
+    if (!only || *only == '0') s_run<float, 5>(be, 5, "f32 weights, 5 items (K in chunks)");
+    if (!only || *only == '1') s_run<__nv_bfloat16, 3>(be, 3, "bf16 weights, 3 items");
+    if (!only || *only == '2') s_run<float, 2>(be, 2, "f32 weights, 2 items");
+    cn_backend_destroy(&be);
+    return cn_check_finish(&g_chk);
+}
