@@ -54,7 +54,9 @@ typedef struct s_step {
 
 enum { S_EPI_QKV, S_EPI_RESIDUAL, S_EPI_GELU };
 
-/* All blocks of the grid (all resident: the launch asks for no more) wait here. */
+/* All blocks of the grid (all resident: the launch asks for no more) wait here. A block that
+ * waits more than about 10 s (a block that never became resident: another process holding
+ * multiprocessors) traps, a sticky error the helper answers by exiting, not a hang. */
 static __device__ __forceinline__ void s_grid_sync(unsigned *bar)
 {
     __syncthreads();
@@ -67,7 +69,15 @@ static __device__ __forceinline__ void s_grid_sync(unsigned *bar)
             __threadfence();
             atomicAdd(bar + 1, 1u);
         } else {
+#ifdef __CUDA_ARCH__
+            long long t0 = clock64();
+            while (*gen == g) {
+                __nanosleep(32);
+                if (clock64() - t0 > 20000000000LL) __trap();
+            }
+#else
             while (*gen == g) __nanosleep(32);
+#endif
         }
         __threadfence();
     }
