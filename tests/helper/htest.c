@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double ht_now(void)
 {
@@ -56,6 +57,18 @@ cn_client *ht_client(const char *endpoint, const char *name)
     char err[512];
     if (cn_client_open(&c, &cfg, err, sizeof err))
         fprintf(stderr, "client %s: %s\n", name, err);
+    return c;
+}
+
+cn_client *ht_client_wait(const char *endpoint, const char *name, const char *what)
+{
+    cn_client *c = NULL;
+    char err[512] = "";
+    for (int i = 0; i < 50 && !c; i++) {
+        cn_client_config cfg = {endpoint, NULL, NULL, name, 200, 0, NULL, NULL};
+        if (cn_client_open(&c, &cfg, err, sizeof err)) usleep(100000);
+    }
+    if (!c) fprintf(stderr, "no helper at %s (%s): %s\n", endpoint, what, err);
     return c;
 }
 

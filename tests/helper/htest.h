@@ -40,6 +40,9 @@ const char *ht_tmpdir(char *buf, size_t len, const char *tag);
 /* An in-process helper over the double; endpoint "ipc://DIR/h.sock". */
 cn_server *ht_server(cn_runner *r, const char *dir, const char *store, cn_server_config *extra);
 cn_client *ht_client(const char *endpoint, const char *name);
+/* A client of a helper process still starting: retries every 0.1 s for up to 5 s (heartbeat
+ * 200 ms); NULL with a message on stderr naming what did not answer. */
+cn_client *ht_client_wait(const char *endpoint, const char *name, const char *what);
 void ht_rec_init(ht_rec *r);
 void ht_rec_free(ht_rec *r);
 void ht_on_event(void *user, const cn_event *ev);

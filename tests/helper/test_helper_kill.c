@@ -79,12 +79,8 @@ int main(void)
     snprintf(g_store, sizeof g_store, "%s/store", dir);
     snprintf(g_ep, sizeof g_ep, "ipc://%s/k.sock", dir);
     pid_t pid = s_spawn();
-    cn_client *c = NULL;
-    for (int i = 0; i < 50 && !c; i++) {
-        cn_client_config cfg = {g_ep, NULL, NULL, "killer", 200, 0, NULL, NULL};
-        if (cn_client_open(&c, &cfg, err, sizeof err)) usleep(100000);
-    }
-    if (!c) { fprintf(stderr, "no helper at %s (%s): %s\n", g_ep, g_bin, err); return 1; }
+    cn_client *c = ht_client_wait(g_ep, "killer", g_bin);
+    if (!c) return 1;
     int64_t np;
     float *p = ht_sine(0.1, 44100, &np);
     const char *g[1] = {"country"};

@@ -112,17 +112,21 @@ grep -a "continuo: " "$work/jalv.log" | tail -4 | sed 's/^/    jalv: /'
 [ "$mode" = helper ] && tail -3 "$work/helper.log" | sed "s/^/    helper: /"
 
 if [ "$mode" = autostart ]; then
+  # jalv again: the prompt played through the track and captured, then Generate.
+  reopen_and_generate() {
+    jd_open "$work"
+    jd_say "set capture 1"
+    jd_play "$build" "$work/prompt.wav" - 0 > "$work/$1" 2>&1
+    jd_say "set capture 0"
+    jd_press generate
+  }
   tail -3 "$XDG_RUNTIME_DIR/continuo-helper.log" | sed "s/^/    helper log: /"
   jd_close
   check "jalv closed: no continuo-helper left ($(helpers) process)" $([ "$(helpers)" = 0 ]; echo $?)
   # A models folder the helper cannot load: the status says so, and the plugin keeps running.
   mkdir -p "$work/empty"
   export CONTINUO_MODELS=$work/empty
-  jd_open "$work"
-  jd_say "set capture 1"
-  jd_play "$build" "$work/prompt.wav" - 0 > "$work/play2.log" 2>&1
-  jd_say "set capture 0"
-  jd_press generate
+  reopen_and_generate play2.log
   for i in $(seq 200); do grep -aq "could not start continuo-helper" "$work/jalv.log" && break; sleep 0.1; done
   msg=$(grep -a -m1 "could not start continuo-helper" "$work/jalv.log" | sed 's/.*continuo: //')
   echo "    $msg"
@@ -135,11 +139,7 @@ if [ "$mode" = autostart ]; then
   # The host killed mid-Generate, so the plugin cannot stop its helper: the helper sees its
   # standard input (a pipe only the host held) end and stops by itself.
   export CONTINUO_MODELS=$work/models
-  jd_open "$work"
-  jd_say "set capture 1"
-  jd_play "$build" "$work/prompt.wav" - 0 > "$work/play3.log" 2>&1
-  jd_say "set capture 0"
-  jd_press generate
+  reopen_and_generate play3.log
   for i in $(seq 100); do [ "$(helpers)" -ge 1 ] && break; sleep 0.1; done
   started=$(helpers)
   exec 3>&-; kill -9 $jd_pid; wait $jd_pid 2>/dev/null; jd_pid=""
