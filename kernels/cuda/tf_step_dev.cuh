@@ -26,12 +26,13 @@
 #define S_HD_MAX 1024
 #define S_XS_FLOATS 16384       /* staged inputs: N x a K chunk (at least S_NMAX x 256) */
 #endif
-/* shared memory in floats: block reduction (slot 31: a flag), LN stats, per-warp sums,
- * staged inputs */
+#define S_ROUNDS 4              /* tiles a block works on at once */
+/* shared memory in floats: block reduction (slot 31: a flag), LN stats, per-warp sums of the
+ * tiles in work, staged inputs */
 #define S_SM_RED 0
 #define S_SM_STATS 32
-#define S_SM_WRED 64
-#define S_SM_XS (S_SM_WRED + S_W * S_NMAX)
+#define S_SM_SUMS 64
+#define S_SM_XS (S_SM_SUMS + S_ROUNDS * S_W * S_NMAX)
 #define S_SM_FLOATS (S_SM_XS + (S_XS_FLOATS > S_HD_MAX + S_KEYS_MAX ? S_XS_FLOATS             \
                                                               : S_HD_MAX + S_KEYS_MAX))
 
@@ -139,7 +140,7 @@ static __device__ void s_ln_stats(const s_step &p, float *stats)
 
 /* xs (N x kc) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g is not NULL */
 static __device__ void s_stage(const s_step &p, float *xs, const float *src, int K, int k0, int kc,
-                        const float *g, const float *b, const float *stats)
+                               const float *g, const float *b, const float *stats)
 {
     for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
         int m = i / kc, k = k0 + (i - m * kc);
@@ -151,7 +152,7 @@ static __device__ void s_stage(const s_step &p, float *xs, const float *src, int
 
 /* What becomes of y = acc + bias of item m, output r. */
 static __device__ __forceinline__ void s_epilogue(const s_step &p, const s_layer &L, int epi, int m,
-                                           int r, float v, int store)
+                                                  int r, float v, int store)
 {
     if (epi == S_EPI_QKV) {
         p.qkv[(int64_t)m * 3 * p.S + r] = v;
@@ -171,7 +172,7 @@ static __device__ __forceinline__ void s_epilogue(const s_step &p, const s_layer
 /* acc[m] += the VEC weights at w . xs[m][k .. k+VEC) for every item */
 template <typename T, int NN, int VEC>
 static __device__ __forceinline__ void s_fma(float *acc, const uint4 &raw, const float *xs, int kc,
-                                      int k, int N)
+                                             int k, int N)
 {
     T wv[VEC];
     memcpy(wv, &raw, sizeof wv);   /* not a pointer cast: no aliasing of uint4 as T */
@@ -194,7 +195,7 @@ static __device__ __forceinline__ void s_fma(float *acc, const uint4 &raw, const
 /* One row's part of a staged chunk: segments sub, sub+wpr, ... of 32*VEC inputs. */
 template <typename T, int NN>
 static __device__ __forceinline__ void s_row_chunk(float *acc, const T *wr, const float *xs, int kc,
-                                            int sub, int wpr, int N)
+                                                   int sub, int wpr, int N)
 {
     constexpr int VEC = 16 / sizeof(T), SEG = 32 * VEC;
     int lane = threadIdx.x & 31, nseg = (kc + SEG - 1) / SEG, s = sub;
@@ -219,47 +220,47 @@ static __device__ __forceinline__ void s_row_chunk(float *acc, const T *wr, cons
 }
 
 /* y (N x R) = in (N x K) . wt^T + bias, then the epilogue; wt is (R, K) row-major. in is src,
- * LayerNorm'd with (g, b) and the stats in shared memory when g is not NULL. */
+ * LayerNorm'd with (g, b) and the stats in shared memory when g is not NULL. A block takes its
+ * tiles S_ROUNDS at a time: each chunk of the input is staged once for all of them, and each
+ * warp's sums per chunk are added up in shared memory, in chunk order. */
 template <typename T, int NN>
 static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const T *wt,
-                       const float *bias, int R, int K, const float *src, const float *g,
-                       const float *b, float *sm, int store)
+                              const float *bias, int R, int K, const float *src, const float *g,
+                              const float *b, float *sm, int store)
 {
     constexpr int VEC = 16 / sizeof(T), SEG = 32 * VEC;
-    float *stats = sm + S_SM_STATS, *wred = sm + S_SM_WRED, *xs = sm + S_SM_XS;
+    float *stats = sm + S_SM_STATS, *sums = sm + S_SM_SUMS, *xs = sm + S_SM_XS;
     int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     int tr = s_rows_per_tile(R, K, SEG, gridDim.x), wpr = S_W / tr;
-    int row_in = w / wpr, sub = w - row_in * wpr;
-    int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, one = K <= kc_max;
-    if (one) {
-        __syncthreads();
-        s_stage(p, xs, src, K, 0, K, g, b, stats);
-        __syncthreads();
-    }
-    int tiles = (R + tr - 1) / tr;
-    for (int t = blockIdx.x; t < tiles; t += gridDim.x) {
-        int r = t * tr + row_in;
-        float acc[NN];
-#pragma unroll
-        for (int m = 0; m < NN; m++) acc[m] = 0.f;
+    int row_in = w / wpr, sub = w - row_in * wpr, tiles = (R + tr - 1) / tr;
+    int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, staged = 0;   /* staged: all of K in xs */
+    for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
+        for (int i = threadIdx.x; i < S_ROUNDS * S_W * S_NMAX; i += S_T) sums[i] = 0.f;
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             int kc = min(kc_max, K - k0);
-            if (!one) {
-                __syncthreads();
-                s_stage(p, xs, src, K, k0, kc, g, b, stats);
-                __syncthreads();
+            __syncthreads();
+            if (!staged) s_stage(p, xs, src, K, k0, kc, g, b, stats);
+            staged = kc == K;
+            __syncthreads();
+            for (int j = 0; j < S_ROUNDS && t0 + j * (int)gridDim.x < tiles; j++) {
+                int r = (t0 + j * gridDim.x) * tr + row_in;
+                float acc[NN];
+#pragma unroll
+                for (int m = 0; m < NN; m++) acc[m] = 0.f;
+                if (r < R) s_row_chunk<T, NN>(acc, wt + (int64_t)r * K + k0, xs, kc, sub, wpr, p.N);
+#pragma unroll
+                for (int m = 0; m < NN; m++) acc[m] = cn_warp_sum(acc[m]);
+                if (lane == 0)
+#pragma unroll
+                    for (int m = 0; m < NN; m++) sums[(j * S_W + w) * S_NMAX + m] += acc[m];
             }
-            if (r < R) s_row_chunk<T, NN>(acc, wt + (int64_t)r * K + k0, xs, kc, sub, wpr, p.N);
         }
-#pragma unroll
-        for (int m = 0; m < NN; m++) acc[m] = cn_warp_sum(acc[m]);
-        if (lane == 0)
-#pragma unroll
-            for (int m = 0; m < NN; m++) wred[w * S_NMAX + m] = acc[m];
         __syncthreads();
-        if (sub == 0 && r < R && lane < p.N) {
+        for (int j = 0; j < S_ROUNDS && t0 + j * (int)gridDim.x < tiles; j++) {
+            int r = (t0 + j * gridDim.x) * tr + row_in;
+            if (sub != 0 || r >= R || lane >= p.N) continue;
             float v = 0.f;
-            for (int j = 0; j < wpr; j++) v += wred[(w + j) * S_NMAX + lane];
+            for (int i = 0; i < wpr; i++) v += sums[(j * S_W + w + i) * S_NMAX + lane];
             s_epilogue(p, L, epi, lane, r, v + bias[r], store);
         }
         __syncthreads();
@@ -269,7 +270,7 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
 /* The keys of query position i among kl present: lo + j*step for j < count (the model code's
  * masks, as attention.cu); *zero when the output is 0 (previous block of block 0). */
 static __device__ __forceinline__ int s_key_set(const s_step &p, int type, int i, int kl, int *lo,
-                                         int *step, int *zero)
+                                                int *step, int *zero)
 {
     int hi, c = p.c;
     *step = 1;
@@ -290,8 +291,8 @@ static __device__ __forceinline__ int s_key_set(const s_step &p, int type, int i
 }
 
 /* Cache row written and query position read at pos, as transformer.c addresses them. */
-static __device__ __forceinline__ void s_addr(const s_step &p, int type, int pos, int *store, int *q0,
-                                       int *k_len)
+static __device__ __forceinline__ void s_addr(const s_step &p, int type, int pos, int *store,
+                                              int *q0, int *k_len)
 {
     int c = p.c;
     *store = *q0 = pos;

@@ -111,8 +111,14 @@ inline float emu_butterfly(float v, F op)
     emu_wait(emu_cur->warp_bar[(size_t)w]);
     return x[t & 31];
 }
-inline float cn_warp_sum(float v) { return emu_butterfly(v, [](float a, float b) { return a + b; }); }
-inline float cn_warp_max(float v) { return emu_butterfly(v, [](float a, float b) { return fmaxf(a, b); }); }
+inline float cn_warp_sum(float v)
+{
+    return emu_butterfly(v, [](float a, float b) { return a + b; });
+}
+inline float cn_warp_max(float v)
+{
+    return emu_butterfly(v, [](float a, float b) { return fmaxf(a, b); });
+}
 
 inline float __ldcg(const float *p) { return *p; }
 inline uint4 __ldg(const uint4 *p) { return *p; }

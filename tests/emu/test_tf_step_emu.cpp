@@ -70,7 +70,8 @@ static void s_make(cn_transformer *tf, cn_backend *be, int round)
         L->fc_w = s_rand(2, W, M, 0.2f, 0, round), L->fc_b = s_rand(1, M, 0, 0.1f, 0, 0);
         L->mlp_w = s_rand(2, M, W, 0.2f, 0, round), L->mlp_b = s_rand(1, W, 0, 0.1f, 0, 0);
         if (L->type == CN_ATTN_CROSS)
-            L->enc_kv_w = s_rand(2, E, 2 * S, 0.3f, 0, 0), L->enc_kv_b = s_rand(1, 2 * S, 0, 0.1f, 0, 0);
+            L->enc_kv_w = s_rand(2, E, 2 * S, 0.3f, 0, 0),
+            L->enc_kv_b = s_rand(1, 2 * S, 0, 0.1f, 0, 0);
     }
 }
 
