@@ -119,17 +119,19 @@ static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, 
 #endif
 }
 
-/* mean and 1/sqrt(var + eps) of every item's x row into stats[m], stats[S_NMAX + m] */
-static __device__ void s_ln_stats(const s_step &p, float *stats)
+/* mean and 1/sqrt(var + eps) of every item's row (N rows of W at x, from global memory or from
+ * shared memory) into stats[m], stats[S_NMAX + m] */
+template <bool SHARED>
+static __device__ void s_ln_stats(const s_step &p, const float *x, float *stats)
 {
     int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     for (int m = w; m < p.N; m += S_W) {
-        const float *xr = p.x + (int64_t)m * p.W;
+        const float *xr = x + (int64_t)m * p.W;
         float s = 0.f;
-        for (int i = lane; i < p.W; i += 32) s += __ldcg(xr + i);
+        for (int i = lane; i < p.W; i += 32) s += SHARED ? xr[i] : __ldcg(xr + i);
         float mean = cn_warp_sum(s) / (float)p.W, v = 0.f;
         for (int i = lane; i < p.W; i += 32) {
-            float d = __ldcg(xr + i) - mean;
+            float d = (SHARED ? xr[i] : __ldcg(xr + i)) - mean;
             v += d * d;
         }
         float var = cn_warp_sum(v) / (float)p.W;
@@ -138,15 +140,25 @@ static __device__ void s_ln_stats(const s_step &p, float *stats)
     __syncthreads();
 }
 
-/* xs (N x kc) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g is not NULL */
+/* xs (N x kc) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g is not NULL: with
+ * the stats in shared memory, or, when the whole row is staged (kc == K), computed from xs so
+ * that x is read from L2 once. */
 static __device__ void s_stage(const s_step &p, float *xs, const float *src, int K, int k0, int kc,
-                               const float *g, const float *b, const float *stats)
+                               const float *g, const float *b, float *stats)
 {
+    int from_xs = g && kc == K;
     for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
         int m = i / kc, k = k0 + (i - m * kc);
         float v = __ldcg(src + (int64_t)m * K + k);
-        if (g) v = (v - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
+        if (g && !from_xs) v = (v - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
         xs[i] = v;
+    }
+    if (!from_xs) return;
+    __syncthreads();
+    s_ln_stats<true>(p, xs, stats);
+    for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
+        int m = i / kc, k = i - m * kc;
+        xs[i] = (xs[i] - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
     }
 }
 
@@ -234,6 +246,7 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
     int tr = s_rows_per_tile(R, K, SEG, gridDim.x), wpr = S_W / tr;
     int row_in = w / wpr, sub = w - row_in * wpr, tiles = (R + tr - 1) / tr;
     int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, staged = 0;   /* staged: all of K in xs */
+    if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, stats);
     for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
         for (int i = threadIdx.x; i < S_ROUNDS * S_W * S_NMAX; i += S_T) sums[i] = 0.f;
         for (int k0 = 0; k0 < K; k0 += kc_max) {
@@ -404,7 +417,6 @@ static __device__ void s_tf_step_body(const s_step &p, float *sm)
         const s_layer L = p.layers[l];
         int store, q0, k_len, R = L.type == CN_ATTN_CROSS ? p.S : 3 * p.S;
         s_addr(p, L.type, pos, &store, &q0, &k_len);
-        s_ln_stats(p, sm + S_SM_STATS);
         s_gemv<T, NN>(p, L, S_EPI_QKV, (const T *)L.attn_t, L.attn_b, R, p.W, p.x, L.ln0_g,
                       L.ln0_b, sm, store);
         s_prefetch(L.proj_t, p.W, p.S, es);
@@ -415,7 +427,6 @@ static __device__ void s_tf_step_body(const s_step &p, float *sm)
                       NULL, NULL, sm, -1);
         s_prefetch(L.fc_t, p.M, p.W, es);
         s_grid_sync(p.bar);
-        s_ln_stats(p, sm + S_SM_STATS);
         s_gemv<T, NN>(p, L, S_EPI_GELU, (const T *)L.fc_t, L.fc_b, p.M, p.W, p.x, L.ln1_g,
                       L.ln1_b, sm, -1);
         s_prefetch(L.mlp_t, p.W, p.M, es);
