@@ -51,7 +51,10 @@ static void *s_transposed(cn_cuda *cx, s_plan *pl, const cn_tensor *w)
     dim3 grid((unsigned)CN_CEIL_DIV(N, 32), (unsigned)CN_CEIL_DIV(K, 32)), block(32, 8);
     CN_WDISPATCH(w->type, T, s_transpose_w<T><<<grid, block, 0, cx->stream>>>(
         (T *)dst, (const T *)w->data, K, N));
-    return cudaGetLastError() == cudaSuccess ? dst : NULL;
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess) return dst;
+    cn_cuda_fail(cx, e, "launch of s_transpose_w", __FILE__, __LINE__);
+    return NULL;
 }
 
 /* Whether tensor t is of type want with these dimensions (b = 0: a vector). */
