@@ -60,6 +60,31 @@ cn_client *ht_client(const char *endpoint, const char *name)
     return c;
 }
 
+void ht_fake_init(ht_fake *f, const char *tag)
+{
+    char dir[512];
+    const char *bin = getenv("CN_BINARY_DIR");
+    snprintf(f->bin, sizeof f->bin, "%s/tests/cn-fake-helper", bin ? bin : ".");
+    ht_tmpdir(dir, sizeof dir, tag);
+    snprintf(f->store, sizeof f->store, "%s/store", dir);
+    snprintf(f->ep, sizeof f->ep, "ipc://%s/h.sock", dir);
+}
+
+pid_t ht_fake_spawn(const ht_fake *f, const char *step_us, const char *const *extra)
+{
+    const char *argv[24] = {f->bin, "--store", f->store, "--endpoint", f->ep, "--step-us",
+                            step_us, "--heartbeat-ms", "200"};
+    int n = 9;
+    for (int i = 0; extra && extra[i] && n < 23; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(f->bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 cn_client *ht_client_wait(const char *endpoint, const char *name, const char *what)
 {
     cn_client *c = NULL;

@@ -5,6 +5,8 @@
 #ifndef CN_HTEST_H
 #define CN_HTEST_H
 
+#include <sys/types.h>
+
 #include "check.h"
 #include "client.h"
 #include "fake_runner.h"
@@ -40,6 +42,15 @@ const char *ht_tmpdir(char *buf, size_t len, const char *tag);
 /* An in-process helper over the double; endpoint "ipc://DIR/h.sock". */
 cn_server *ht_server(cn_runner *r, const char *dir, const char *store, cn_server_config *extra);
 cn_client *ht_client(const char *endpoint, const char *name);
+/* The engine double's helper process (cn-fake-helper) for the test `tag`: its path under
+ * CN_BINARY_DIR, and a store and ipc endpoint in a new temporary folder. */
+typedef struct ht_fake {
+    char bin[1024], store[700], ep[700];
+} ht_fake;
+void ht_fake_init(ht_fake *f, const char *tag);
+/* Starts it with that store and endpoint, 200 ms heartbeats, --step-us step_us and the
+ * NULL-terminated extra options (may be NULL). Returns its pid. */
+pid_t ht_fake_spawn(const ht_fake *f, const char *step_us, const char *const *extra);
 /* A client of a helper process still starting: retries every 0.1 s for up to 5 s (heartbeat
  * 200 ms); NULL with a message on stderr naming what did not answer. */
 cn_client *ht_client_wait(const char *endpoint, const char *name, const char *what);

@@ -16,17 +16,12 @@
 #include "htest.h"
 
 static cn_check chk;
-static char g_bin[1024], g_store[700], g_ep[700];
+static ht_fake g_fake;
 
 static pid_t s_spawn(const char *lose_after)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(g_bin, g_bin, "--store", g_store, "--endpoint", g_ep, "--step-us", "20000",
-              "--heartbeat-ms", "200", "--lose-device-after", lose_after, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    const char *extra[] = {"--lose-device-after", lose_after, NULL};
+    return ht_fake_spawn(&g_fake, "20000", extra);
 }
 
 /* Waits up to `seconds` for pid to exit; returns its wait status, or -1 if it still runs. */
@@ -40,14 +35,10 @@ static int s_exit_status(pid_t pid, double seconds)
 
 int main(void)
 {
-    char dir[512], err[512], msg[1400];
-    const char *bin = getenv("CN_BINARY_DIR");
-    snprintf(g_bin, sizeof g_bin, "%s/tests/cn-fake-helper", bin ? bin : ".");
-    ht_tmpdir(dir, sizeof dir, "device");
-    snprintf(g_store, sizeof g_store, "%s/store", dir);
-    snprintf(g_ep, sizeof g_ep, "ipc://%s/d.sock", dir);
+    char err[512], msg[1400];
+    ht_fake_init(&g_fake, "device");
     pid_t pid = s_spawn("1");
-    cn_client *c = ht_client_wait(g_ep, "device", g_bin);
+    cn_client *c = ht_client_wait(g_fake.ep, "device", g_fake.bin);
     if (!c) return 1;
     int64_t np;
     float *p = ht_sine(0.1, 44100, &np);

@@ -16,18 +16,9 @@
 #include "htest.h"
 
 static cn_check chk;
-static char g_bin[1024], g_store[700], g_ep[700];
+static ht_fake g_fake;
 
-static pid_t s_spawn(void)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(g_bin, g_bin, "--store", g_store, "--endpoint", g_ep, "--step-us", "1500",
-              "--heartbeat-ms", "200", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
+static pid_t s_spawn(void) { return ht_fake_spawn(&g_fake, "1500", NULL); }
 
 typedef struct s_files {
     char name[512][128];
@@ -72,14 +63,10 @@ static void s_cb(void *user, const cn_event *ev)
 
 int main(void)
 {
-    char dir[512], err[512], msg[900];
-    const char *bin = getenv("CN_BINARY_DIR");
-    snprintf(g_bin, sizeof g_bin, "%s/tests/cn-fake-helper", bin ? bin : ".");
-    ht_tmpdir(dir, sizeof dir, "kill");
-    snprintf(g_store, sizeof g_store, "%s/store", dir);
-    snprintf(g_ep, sizeof g_ep, "ipc://%s/k.sock", dir);
+    char err[512], msg[900];
+    ht_fake_init(&g_fake, "kill");
     pid_t pid = s_spawn();
-    cn_client *c = ht_client_wait(g_ep, "killer", g_bin);
+    cn_client *c = ht_client_wait(g_fake.ep, "killer", g_fake.bin);
     if (!c) return 1;
     int64_t np;
     float *p = ht_sine(0.1, 44100, &np);
@@ -98,7 +85,7 @@ int main(void)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     char comp_dir[1200];
-    snprintf(comp_dir, sizeof comp_dir, "%s/compositions/%.*s", g_store,
+    snprintf(comp_dir, sizeof comp_dir, "%s/compositions/%.*s", g_fake.store,
              (int)strcspn(node, "."), node);
     s_files before, after;
     s_snapshot(comp_dir, &before);
