@@ -44,7 +44,7 @@ enum cn_status {
 /* The longest prompt a released top-level prior takes: one window of 5b / 5b_lyrics,
  * 8192 codes x hop 128 = 1048576 samples at 44.1 kHz (23.8 s). The capture holds this. */
 #define CN_MAX_PROMPT_44K 1048576
-#define CN_TEXT_CAP 256
+#define CN_TEXT_CAP 512   /* a status text, with the helper message it quotes */
 
 /* Messages on the rings (type of each record). */
 enum cn_msg_type {
