@@ -45,16 +45,23 @@ static void s_keep(cn_ct *t, uint32_t type, const cn_msg *m)
                  "%s is sent when it answers", s_what(type));
 }
 
+int cn_ct_local_listening(const cn_ct *t, char *def, size_t n)
+{
+    if (t->props.v[CN_P_ENDPOINT][0] || !cn_link_default_endpoint(def, n))
+        return -2;
+    return cn_hs_listening(def);
+}
+
 int cn_ct_need(cn_ct *t, uint32_t type, const cn_msg *m)
 {
     char def[600], msg[1024];
-    bool local = !t->props.v[CN_P_ENDPOINT][0] && cn_link_default_endpoint(def, sizeof def);
+    int listening = cn_ct_local_listening(t, def, sizeof def);
     if (t->h) {
-        if (!local || cn_hs_listening(def) != 0)
+        if (listening != 0)
             return 0;
         cn_ct_close(t);   /* the client is still reconnecting to a helper that is gone */
     }
-    if (!t->as_wait && local && cn_hs_listening(def) == 0) {
+    if (!t->as_wait && listening == 0) {
         if (cn_hs_start(def, t->c->bundle, t->props.v[CN_P_MODEL_SET], msg, sizeof msg)) {
             cn_ct_status(t, CN_ST_ERROR, 1, 0, "%s", msg);
             return -1;
@@ -95,8 +102,7 @@ void cn_ct_autostart_tick(cn_ct *t)
         return;
     }
     int64_t now = cn_ct_now_ms();
-    if (cn_link_default_endpoint(def, sizeof def) && cn_hs_listening(def) == 1 &&
-        now - t->as_note_ms >= 250) {
+    if (now - t->as_note_ms >= 250 && cn_ct_local_listening(t, def, sizeof def) == 1) {
         t->as_note_ms = now;
         if (!cn_ct_connect(t)) {
             s_answered(t);

@@ -122,8 +122,7 @@ void cn_ct_close(cn_ct *t)
 static bool s_local_absent(cn_ct *t)
 {
     char def[600], why[512];
-    if (s_endpoint(t)[0] || !cn_link_default_endpoint(def, sizeof def) ||
-        cn_hs_listening(def) != 0)
+    if (cn_ct_local_listening(t, def, sizeof def) != 0)
         return false;
     if (cn_hs_check(why, sizeof why) < 0) {   /* said once, not at every retry */
         if (strncmp(why, t->last_text, sizeof t->last_text - 1))

@@ -64,6 +64,9 @@ void cn_ct_close(cn_ct *t);
 void cn_ct_command(cn_ct *t, uint32_t type, const cn_msg *m, const char *s, size_t slen);
 
 /* client_autostart.c */
+/* With an empty endpoint property: whether the local default endpoint (in def) answers,
+ * as cn_hs_listening says (1, 0, -1); -2 when the endpoint is another one (def untouched). */
+int cn_ct_local_listening(const cn_ct *t, char *def, size_t n);
 int cn_ct_need(cn_ct *t, uint32_t type, const cn_msg *m);
 void cn_ct_autostart_tick(cn_ct *t);
 void cn_ct_autostart_cancel(cn_ct *t);
