@@ -41,7 +41,7 @@ add_test(NAME plugin_ttl COMMAND sh ${CN_PT}/validate_ttl.sh ${CMAKE_BINARY_DIR}
 
 pkg_check_modules(CN_TJACK IMPORTED_TARGET jack)
 if(CN_TJACK_FOUND)
-  add_executable(jack_playrec ${CN_PT}/jack_playrec.c)
+  add_executable(jack_playrec ${CN_PT}/jack_playrec.c ${CN_PT}/jack_test_client.c)
   target_link_libraries(jack_playrec PRIVATE PkgConfig::CN_TJACK PkgConfig::SNDFILE)
   add_test(NAME plugin_jalv COMMAND sh ${CN_PT}/jalv_loop.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(plugin_jalv PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE

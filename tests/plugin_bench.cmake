@@ -9,7 +9,7 @@ if(NOT CN_BJACK_FOUND)
   return()
 endif()
 set(CN_BPT ${CMAKE_CURRENT_SOURCE_DIR}/plugin)
-add_executable(bench_jack_probe ${CN_BPT}/bench_jack_probe.c)
+add_executable(bench_jack_probe ${CN_BPT}/bench_jack_probe.c ${CN_BPT}/jack_test_client.c)
 target_link_libraries(bench_jack_probe PRIVATE PkgConfig::CN_BJACK m)
 add_library(cn_bench_cycle_shim SHARED ${CN_BPT}/bench_cycle_shim.c)
 target_link_libraries(cn_bench_cycle_shim PRIVATE PkgConfig::CN_BJACK Threads::Threads

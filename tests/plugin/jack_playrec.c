@@ -3,7 +3,6 @@
  * its outputs sample-aligned, rolling the transport; counts xruns. For the jalv host test.
  * usage: jack_playrec CLIENT IN.wav OUT.wav|- SECONDS   (SECONDS 0: stop at the end of IN)
  */
-#include <jack/jack.h>
 #include <jack/transport.h>
 #include <sndfile.h>
 #include <stdatomic.h>
@@ -12,26 +11,21 @@
 #include <string.h>
 #include <unistd.h>
 
-static jack_port_t *s_out[2], *s_in[2];
+#include "jack_test_client.h"
+
+static jt_client s_jt;
 static float *s_play, *s_rec;
 static int64_t s_play_n, s_rec_n;
-static atomic_int s_xruns, s_done;
+static atomic_int s_done;
 static atomic_llong s_max_frame;
-
-static int s_xrun(void *arg)
-{
-    (void)arg;
-    atomic_fetch_add(&s_xruns, 1);
-    return 0;
-}
 
 static int s_process(jack_nframes_t n, void *arg)
 {
     jack_client_t *c = arg;
     jack_position_t pos;
     jack_transport_state_t st = jack_transport_query(c, &pos);
-    float *o[2] = { jack_port_get_buffer(s_out[0], n), jack_port_get_buffer(s_out[1], n) };
-    float *in[2] = { jack_port_get_buffer(s_in[0], n), jack_port_get_buffer(s_in[1], n) };
+    float *o[2] = { jack_port_get_buffer(s_jt.out[0], n), jack_port_get_buffer(s_jt.out[1], n) };
+    float *in[2] = { jack_port_get_buffer(s_jt.in[0], n), jack_port_get_buffer(s_jt.in[1], n) };
     for (jack_nframes_t i = 0; i < n; i++) {
         int64_t f = (int64_t)pos.frame + i;
         float v = st == JackTransportRolling && f < s_play_n ? s_play[f] : 0.0f;
@@ -69,11 +63,9 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < info.frames; i++)
         s_play[i] = inter[i * info.channels];
     s_play_n = info.frames;
-    jack_client_t *c = jack_client_open("playrec", JackNoStartServer, NULL);
-    if (!c) {
-        fprintf(stderr, "no JACK server\n");
+    if (jt_open(&s_jt, "playrec", s_process))
         return 1;
-    }
+    jack_client_t *c = s_jt.c;
     double rate = jack_get_sample_rate(c);
     if (info.samplerate != (int)rate)
         fprintf(stderr, "note: %s is %d Hz, JACK runs at %.0f Hz (played as is)\n", argv[2],
@@ -83,27 +75,8 @@ int main(int argc, char **argv)
         s_rec_n = (int64_t)(secs * rate);
         s_rec = calloc((size_t)s_rec_n, sizeof(float));
     }
-    const char *names[2] = { "out_l", "out_r" }, *inn[2] = { "in_l", "in_r" };
-    for (int k = 0; k < 2; k++) {
-        s_out[k] = jack_port_register(c, names[k], JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
-        s_in[k] = jack_port_register(c, inn[k], JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
-    }
-    jack_set_process_callback(c, s_process, c);
-    jack_set_xrun_callback(c, s_xrun, NULL);
-    jack_transport_stop(c);
-    jack_transport_locate(c, 0);
     jack_activate(c);
-    char a[256], b[256];
-    for (int k = 0; k < 2; k++) {
-        snprintf(a, sizeof a, "playrec:%s", names[k]);
-        snprintf(b, sizeof b, "%s:%s", argv[1], inn[k]);
-        if (jack_connect(c, a, b))
-            fprintf(stderr, "cannot connect %s -> %s\n", a, b);
-        snprintf(a, sizeof a, "%s:%s", argv[1], names[k]);
-        snprintf(b, sizeof b, "playrec:%s", inn[k]);
-        if (jack_connect(c, a, b))
-            fprintf(stderr, "cannot connect %s -> %s\n", a, b);
-    }
+    jt_connect(&s_jt, argv[1]);   /* a failed connection is reported; the take shows it */
     usleep(200000);
     jack_transport_start(c);
     double limit = (s_rec ? secs : (double)s_play_n / rate) + 20.0;
@@ -112,7 +85,7 @@ int main(int argc, char **argv)
     usleep(100000);
     jack_deactivate(c);
     printf("transport stopped at frame %lld; xruns %d\n", (long long)atomic_load(&s_max_frame),
-           atomic_load(&s_xruns));
+           atomic_load(&s_jt.xruns));
     if (s_rec) {
         SF_INFO oi = { .samplerate = (int)rate, .channels = 1,
                        .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
