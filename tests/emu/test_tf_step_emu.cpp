@@ -39,7 +39,8 @@ enum { GRID = 4 };
 static const cn_attn_type TYPES[DEPTH] = { CN_ATTN_DENSE, CN_ATTN_BLOCK, CN_ATTN_TRANSPOSE,
                                            CN_ATTN_PREV_BLOCK, CN_ATTN_CROSS, CN_ATTN_PRIME };
 
-/* a host F32 tensor of random values (bf16-representable when round is set) */
+/* a host F32 tensor of random values (bf16-representable when round is set), malloc'd as the
+ * CPU backend allocates */
 static cn_tensor s_rand(int nd, int64_t a, int64_t b, float scale, float bias, int round)
 {
     int64_t n = nd == 1 ? a : a * b;
@@ -73,18 +74,6 @@ static void s_make(cn_transformer *tf, cn_backend *be, int round)
             L->enc_kv_w = s_rand(2, E, 2 * S, 0.3f, 0, 0),
             L->enc_kv_b = s_rand(1, 2 * S, 0, 0.1f, 0, 0);
     }
-}
-
-static void s_free(cn_transformer *tf)
-{
-    for (int d = 0; d < DEPTH; d++) {
-        cn_tf_layer *L = &tf->layers[d];
-        cn_tensor *all[] = { &L->ln0_g, &L->ln0_b, &L->ln1_g, &L->ln1_b, &L->attn_w, &L->attn_b,
-                             &L->proj_w, &L->proj_b, &L->fc_w, &L->fc_b, &L->mlp_w, &L->mlp_b,
-                             &L->enc_kv_w, &L->enc_kv_b };
-        for (auto *t : all) free(t->data);
-    }
-    free(tf->layers);
 }
 
 /* (N, K) copy of w (K, N) in the weight type T */
@@ -176,7 +165,7 @@ static void s_run(cn_backend *be, int N, const char *label)
     free(enc.data);
     cn_tf_state_free(&ref);
     cn_tf_state_free(&emu);
-    s_free(&tf);
+    cn_transformer_free(&tf);   /* the CPU backend's release is free() */
 }
 
 int main(void)
