@@ -230,13 +230,13 @@ void cn_tf_state_free(cn_tf_state *st)
     memset(st, 0, sizeof *st);
 }
 
-int cn_tf_state_plan_steps(cn_tf_state *st)
+void cn_tf_state_plan_steps(cn_tf_state *st)
 {
     const cn_transformer *tf = st->tf;
     cn_backend *be = tf->be;
-    if (st->step_plan || !be->ops->tf_plan) return st->step_plan != NULL;
+    if (st->step_plan || !be->ops->tf_plan) return;
     cn_tf_step_layer *ls = calloc((size_t)tf->depth, sizeof *ls);
-    if (!ls) return 0;
+    if (!ls) return;
     for (int d = 0; d < tf->depth; d++) {
         const cn_tf_layer *L = &tf->layers[d];
         ls[d] = (cn_tf_step_layer){ L->type, st->rows[d], &L->ln0_g, &L->ln0_b, &L->attn_w,
@@ -249,7 +249,6 @@ int cn_tf_state_plan_steps(cn_tf_state *st)
                              &st->qkv, &st->att, &st->mh };
     st->step_plan = be->ops->tf_plan(be, &desc);
     free(ls);
-    return st->step_plan != NULL;
 }
 
 int cn_tf_set_encoder(cn_tf_state *st, const cn_tensor *enc, char *err, size_t errlen)

@@ -94,9 +94,9 @@ size_t cn_tf_cache_bytes_for(const cn_transformer *tf, int n_items, int cap, int
                              int windowed);
 void cn_tf_state_free(cn_tf_state *st);
 /* Asks the backend for its whole-stack decode step (backend.h tf_plan) for this state; later
- * one-position forwards without probs or observer use it. Not while recording. Returns 1 when
- * the backend made one, 0 when it did not (why: its last_error); nothing fails. */
-int cn_tf_state_plan_steps(cn_tf_state *st);
+ * one-position forwards without probs or observer use it (st->step_plan; when the backend
+ * made none, its last_error says why). Not while recording; nothing fails. */
+void cn_tf_state_plan_steps(cn_tf_state *st);
 
 /* Fills every cross layer's keys and values from enc (N*n_enc, enc_width) backend rows
  * (c_enc_kv, computed once per window). */
