@@ -40,6 +40,7 @@ typedef struct cn_bench_step {
     char why[256];
     int graphs;                     /* recorded decode steps were replayed (cn_prior_state_use_graphs) */
     int fused;                      /* the backend's whole-stack step ran (cn_prior_state_fused) */
+    char fused_why[256];            /* otherwise the backend's reason (cn_prior_state_fused_why) */
     int pos0;                       /* code position of the first timed step */
     double begin_s;                 /* cn_prior_begin (conditioning, lyric prefix/encoder) */
     double prime_s_per_pos;         /* cn_prior_prime per primed position, all N items */

@@ -143,6 +143,7 @@ void cn_bench_loop(cn_bench_wrap *w, cn_prior *p, int N, int pos0, int steps, in
     r->state_bytes = cn_bench_wrap_live(w) - before;
     r->graphs = cn_prior_state_use_graphs(st, graphs);   /* as engine_sample.c does */
     r->fused = cn_prior_state_fused(st);
+    snprintf(r->fused_why, sizeof r->fused_why, "%s", cn_prior_state_fused_why(st));
     r->ok = s_start(be, st, in, N, pos0, r, err, sizeof err) == 0 &&
             s_steps(be, st, in, N, steps, &r->step_s, &r->step_mean_s, err, sizeof err) == 0;
     if (!r->ok) snprintf(r->why, sizeof r->why, "%s", err);

@@ -121,7 +121,9 @@ static void s_heading(const cn_bench_opts *o, cn_backend *be, char *peak_src, si
                getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     static const char *envs[] = { "CN_CUDA_WEIGHTS", "CN_CUDA_GEMV_MAX_M",
                                   "CN_CUDA_WEIGHTS_MIN_ELEMS", "CN_CUDA_GEMV_BLOCKS_PER_SM",
-                                  "CN_CUDA_FUSED", "CN_CUDA_GEMV_MIN_BYTES" };
+                                  "CN_CUDA_FUSED", "CN_CUDA_GEMV_MIN_BYTES",
+                                  "CN_CUDA_PERSISTENT", "CN_CUDA_PERSISTENT_BLOCKS_PER_SM",
+                                  "CN_CUDA_PERSISTENT_PREFETCH_KB" };
     for (size_t i = 0; !strcmp(o->backend, "cuda") && i < sizeof envs / sizeof envs[0]; i++)
         if (getenv(envs[i])) printf("%s=%s\n", envs[i], getenv(envs[i]));
     if (o->peak_gbs > 0) snprintf(peak_src, len, "--peak-gbs");

@@ -168,6 +168,9 @@ int cn_bench_prior(cn_backend *be, const cn_bench_opts *o, const char *model,
                    s->fused ? ", one persistent kernel for all layers" : "");
         else
             printf("  N = %2d: not measured: %s\n", s->n, s->why);
+        const char *asked = getenv("CN_CUDA_PERSISTENT");
+        if (s->ok && !s->fused && asked && !strcmp(asked, "1") && s->fused_why[0])
+            printf("          layer by layer: %s\n", s->fused_why);
         fflush(stdout);
     }
     cn_prior_close(&p);

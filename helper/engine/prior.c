@@ -89,6 +89,8 @@ int cn_prior_state_new(cn_prior_state **out, cn_prior *p, int n_items, int max_c
 
 int cn_prior_state_fused(const cn_prior_state *st) { return st->tfs.step_plan != NULL; }
 
+const char *cn_prior_state_fused_why(const cn_prior_state *st) { return st->tfs.step_why; }
+
 size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int windowed)
 {
     const cn_prior_info *in = &p->info;

@@ -85,6 +85,9 @@ size_t cn_prior_state_bytes(const cn_prior *p, int n_items, int max_chunk, int w
 /* 1 when the backend runs this state's decode steps as one whole-stack call (backend.h
  * tf_plan; CUDA with CN_CUDA_PERSISTENT=1), 0 when layer by layer. */
 int cn_prior_state_fused(const cn_prior_state *st);
+/* Why decode steps run layer by layer (the backend's reason for making no whole-stack step;
+ * "" when the backend has none to offer or it runs). */
+const char *cn_prior_state_fused_why(const cn_prior_state *st);
 /* Positions already in the cache (the next step computes position cn_prior_state_pos). */
 int cn_prior_state_pos(const cn_prior_state *st);
 

@@ -236,7 +236,10 @@ void cn_tf_state_plan_steps(cn_tf_state *st)
     cn_backend *be = tf->be;
     if (st->step_plan || !be->ops->tf_plan) return;
     cn_tf_step_layer *ls = calloc((size_t)tf->depth, sizeof *ls);
-    if (!ls) return;
+    if (!ls) {
+        snprintf(st->step_why, sizeof st->step_why, "out of host memory for the layer table");
+        return;
+    }
     for (int d = 0; d < tf->depth; d++) {
         const cn_tf_layer *L = &tf->layers[d];
         ls[d] = (cn_tf_step_layer){ L->type, st->rows[d], &L->ln0_g, &L->ln0_b, &L->attn_w,
@@ -248,6 +251,7 @@ void cn_tf_state_plan_steps(cn_tf_state *st)
                              tf->block_len, tf->prime_len, st->n_enc, st->windowed, 1e-5f, ls,
                              &st->qkv, &st->att, &st->mh };
     st->step_plan = be->ops->tf_plan(be, &desc);
+    if (!st->step_plan) snprintf(st->step_why, sizeof st->step_why, "%s", be->ops->last_error(be));
     free(ls);
 }
 

@@ -75,6 +75,7 @@ typedef struct cn_tf_state {
     cn_tensor *k, *v;       /* per layer: (N, rows, S) */
     cn_tensor h, qkv, att, mh;      /* scratch: (N*max_len, W / 3S / S / M) */
     void *step_plan;        /* the backend's whole-stack decode step, or NULL (per layer) */
+    char step_why[256];     /* why the backend made none (its last_error), or "" */
     /* Optional observer (debugging): called with layer -1 on the input of a chunk, then with
      * each layer's output x (N*len, W); a non-zero return stops the forward with that status. */
     int (*on_layer)(void *user, int layer, const cn_tensor *x, int pos0, int len);
@@ -95,7 +96,7 @@ size_t cn_tf_cache_bytes_for(const cn_transformer *tf, int n_items, int cap, int
 void cn_tf_state_free(cn_tf_state *st);
 /* Asks the backend for its whole-stack decode step (backend.h tf_plan) for this state; later
  * one-position forwards without probs or observer use it (st->step_plan; when the backend
- * made none, its last_error says why). Not while recording; nothing fails. */
+ * made none, st->step_why says why). Not while recording; nothing fails. */
 void cn_tf_state_plan_steps(cn_tf_state *st);
 
 /* Fills every cross layer's keys and values from enc (N*n_enc, enc_width) backend rows

@@ -3,7 +3,8 @@
  * checks that a stack fits the kernel (tf_step_dev.cuh), makes (out, in) copies of its four
  * matrices per layer, and launches one kernel of exactly as many blocks as fit on the device
  * at once, so that its grid barrier cannot wait on a block that never runs. Switched on with
- * CN_CUDA_PERSISTENT=1 (it doubles the memory the matrices take).
+ * CN_CUDA_PERSISTENT=1; the copies double the memory the matrices take, so a plan is made only
+ * where they leave room to spare (s_copies_fit).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,28 @@ static int s_fill(cn_cuda *cx, s_plan *pl, const cn_tf_step_desc *d)
     return rc;
 }
 
+/* Whether the (out, in) copies of the stack's matrices fit with room to spare: they are an
+ * option, so they may take only memory that leaves max(1 GiB, 5% of the device) free for what
+ * the engine allocates later. 0, or CN_ENOMEM with the message set. */
+static int s_copies_fit(cn_cuda *cx, const cn_tf_step_desc *d)
+{
+    size_t need = 0, fr = 0, tot = 0;
+    for (int l = 0; l < d->depth; l++) {
+        const cn_tf_step_layer *L = &d->layers[l];
+        need += cn_tensor_bytes(L->attn_w) + cn_tensor_bytes(L->proj_w) +
+                cn_tensor_bytes(L->fc_w) + cn_tensor_bytes(L->mlp_w);
+    }
+    if (cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
+        cudaGetLastError();
+        return cn_cuda_errf(cx, CN_EDEVICE, "cuda: tf_plan: cudaMemGetInfo failed");
+    }
+    size_t keep = tot / 20 > ((size_t)1 << 30) ? tot / 20 : (size_t)1 << 30;
+    if (need + keep <= fr) return CN_OK;
+    return cn_cuda_errf(cx, CN_ENOMEM, "cuda: tf_plan: the (out, in) copies of the weights need "
+                        "%.2f GB and %.2f GB must stay free; %.2f GB are free, so decode steps "
+                        "run layer by layer", need / 1e9, keep / 1e9, fr / 1e9);
+}
+
 void cn_cuda_tf_plan_free(cn_backend *be, void *plan)
 {
     s_plan *pl = (s_plan *)plan;
@@ -169,6 +192,8 @@ static s_plan *s_plan_new(cn_cuda *cx, const cn_tf_step_desc *d, cn_dtype wt, in
     p->depth = d->depth, p->N = d->n_items, p->W = d->width, p->S = d->S, p->M = d->mlp;
     p->H = d->heads, p->hd = d->S / d->heads, p->c = d->block_len, p->P = d->prime_len;
     p->n_enc = d->n_enc, p->windowed = d->windowed, p->eps = d->eps;
+    const char *pf = getenv("CN_CUDA_PERSISTENT_PREFETCH_KB");
+    p->pf_bytes = (pf && *pf ? atoll(pf) : 128) * 1024;
     p->scale = 1.0f / sqrtf((float)p->hd);
     p->qkv = (float *)d->qkv->data, p->att = (float *)d->att->data, p->mh = (float *)d->mh->data;
     size_t part = (size_t)p->N * p->H * S_SPLITS_MAX * (p->hd + 2) * sizeof(float);
@@ -207,6 +232,7 @@ void *cn_cuda_tf_plan(cn_backend *be, const cn_tf_step_desc *d)
                      "kernel: %s", why ? why : "no block fits a multiprocessor");
         return NULL;
     }
+    if (s_copies_fit(cx, d)) return NULL;
     s_plan *pl = s_plan_new(cx, d, wt, per_sm * cx->sm_count);
     if (!pl) return NULL;
     if (s_fill(cx, pl, d) != CN_OK || cudaStreamSynchronize(cx->stream) != cudaSuccess) {

@@ -51,6 +51,7 @@ typedef struct s_step {
     unsigned *bar, *cnt;
     int pos;
     const int64_t *adv;
+    long long pf_bytes;     /* L2 prefetch budget of a block per phase boundary */
 } s_step;
 
 enum { S_EPI_QKV, S_EPI_RESIDUAL, S_EPI_GELU };
@@ -101,21 +102,29 @@ static __host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int
     return best;
 }
 
-/* Hints L2 to fetch the first 64 KiB of this block's first tile of the next phase's weights
- * while the grid waits at the barrier (Hopper bulk prefetch; nothing elsewhere). */
-static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es)
+/* Hints L2 to fetch this block's tiles of a phase's weights (Hopper bulk prefetch; nothing
+ * elsewhere), in the order s_gemv reads them, at most *budget bytes, which it lowers by what it
+ * asks for. Issued before a grid barrier, so that memory keeps streaming while the grid waits
+ * and the next phase reads from L2. */
+static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es,
+                                                  long long *budget)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x), t = blockIdx.x;
-    if (t * tr >= R) return;
-    size_t bytes = (size_t)min(tr, R - t * tr) * K * es;
-    const char *base = (const char *)wt + (size_t)t * tr * K * es;
-    if (bytes > 65536) bytes = 65536;
-    for (size_t off = (size_t)threadIdx.x * 4096; off < bytes; off += (size_t)S_T * 4096) {
-        unsigned n = (unsigned)min((size_t)4096, bytes - off) & ~15u;
-        if (n) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(base + off),
-                            "r"(n) : "memory");
+    int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x);
+    size_t tile = (size_t)tr * K * es;
+    for (int t = blockIdx.x; t * tr < R && *budget >= 16; t += gridDim.x) {
+        size_t bytes = (size_t)min(tr, R - t * tr) * K * es;
+        if ((long long)bytes > *budget) bytes = (size_t)*budget & ~(size_t)15;
+        const char *base = (const char *)wt + (size_t)t * tile;
+        for (size_t off = (size_t)threadIdx.x * 4096; off < bytes; off += (size_t)S_T * 4096) {
+            unsigned n = (unsigned)min((size_t)4096, bytes - off) & ~15u;
+            if (n) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(base + off),
+                                "r"(n) : "memory");
+        }
+        *budget -= (long long)bytes;
     }
+#else
+    (void)wt, (void)R, (void)K, (void)es, (void)budget;
 #endif
 }
 
@@ -416,26 +425,32 @@ static __device__ void s_tf_step_body(const s_step &p, float *sm)
     for (int l = 0; l < p.depth; l++) {
         const s_layer L = p.layers[l];
         int store, q0, k_len, R = L.type == CN_ATTN_CROSS ? p.S : 3 * p.S;
+        long long pf = p.pf_bytes;
         s_addr(p, L.type, pos, &store, &q0, &k_len);
         s_gemv<T, NN>(p, L, S_EPI_QKV, (const T *)L.attn_t, L.attn_b, R, p.W, p.x, L.ln0_g,
                       L.ln0_b, sm, store);
-        s_prefetch(L.proj_t, p.W, p.S, es);
+        /* attention reads no weights: fetch two phases ahead across its two barriers */
+        s_prefetch(L.proj_t, p.W, p.S, es, &pf);
+        s_prefetch(L.fc_t, p.M, p.W, es, &pf);
         s_grid_sync(p.bar);
         s_attention(p, L, q0, k_len, sm);
         s_grid_sync(p.bar);
         s_gemv<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.proj_t, L.proj_b, p.W, p.S, p.att,
                       NULL, NULL, sm, -1);
-        s_prefetch(L.fc_t, p.M, p.W, es);
+        pf = p.pf_bytes;
+        s_prefetch(L.fc_t, p.M, p.W, es, &pf);
         s_grid_sync(p.bar);
         s_gemv<T, NN>(p, L, S_EPI_GELU, (const T *)L.fc_t, L.fc_b, p.M, p.W, p.x, L.ln1_g,
                       L.ln1_b, sm, -1);
-        s_prefetch(L.mlp_t, p.W, p.M, es);
+        pf = p.pf_bytes;
+        s_prefetch(L.mlp_t, p.W, p.M, es, &pf);
         s_grid_sync(p.bar);
         s_gemv<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.mlp_t, L.mlp_b, p.W, p.M, p.mh, NULL,
                       NULL, sm, -1);
         if (l + 1 < p.depth) {
             const s_layer &Ln = p.layers[l + 1];
-            s_prefetch(Ln.attn_t, Ln.type == CN_ATTN_CROSS ? p.S : 3 * p.S, p.W, es);
+            pf = p.pf_bytes;
+            s_prefetch(Ln.attn_t, Ln.type == CN_ATTN_CROSS ? p.S : 3 * p.S, p.W, es, &pf);
             s_grid_sync(p.bar);
         }
     }
