@@ -5,7 +5,11 @@
 # tests, the golden cases through CUDA, the cached sampler layer by layer and as the persistent
 # step, the engine end to end on CUDA, then the benchmark with and without the persistent step.
 # Logs go to OUT (default /tmp/gpu-check); a summary line per check is printed.
-# usage: scripts/gpu-check.sh PACK.tar.xz [quick]   (quick: N = 1 and 3, 16 steps, 2 models)
+# usage: scripts/gpu-check.sh PACK.tar.xz [quick|sweep]
+#   quick: N = 1 and 3, 16 steps, 2 models
+#   sweep: no tests; the persistent step's bench rows (5b at depth 24, an upsampler at full
+#          depth, N = 1, 3, 8, 16) under each L2 prefetch budget of PREFETCH_KB (default
+#          "0 64 128 512"), against the layer-by-layer rows
 set -u
 pack=$1
 out=${OUT:-/tmp/gpu-check}
@@ -21,6 +25,28 @@ run() {   # run NAME COMMAND...: the command's output to OUT/NAME.log, its last 
   "$@" > "$out/$name.log" 2>&1
   echo "$name: exit $?, $((SECONDS - t0)) s: $(grep -v '^$' "$out/$name.log" | tail -1)"
 }
+if [ "${2:-}" = sweep ]; then
+  sw=(--backend cuda --layouts tests/golden/released_layouts --vq-seconds 0
+      --n 1,3,8,16 --steps 16)
+  names=()
+  for m in "prior_5b --depth 24" "upsampler_level_1"; do
+    names+=("sweep_layers_${m%% *}")
+    # shellcheck disable=SC2086
+    run "sweep_layers_${m%% *}" "$g/bin/continuo-bench" "${sw[@]}" --model $m
+    for kb in ${PREFETCH_KB:-0 64 128 512}; do
+      names+=("sweep_${m%% *}_pf$kb")
+      # shellcheck disable=SC2086
+      run "sweep_${m%% *}_pf$kb" env CN_CUDA_PERSISTENT=1 CN_CUDA_PERSISTENT_PREFETCH_KB=$kb \
+        "$g/bin/continuo-bench" "${sw[@]}" --model $m
+    done
+  done
+  for n in "${names[@]}"; do
+    echo "== $n"
+    grep -E "^ +(1|3|8|16) +[0-9]+ |layer by layer" "$out/$n.log"
+  done
+  rm -rf "$g"
+  exit 0
+fi
 run test_cuda_ops "$g/bin/test_cuda_ops"
 run golden_cuda "$g/bin/continuo-golden" --backend cuda --convert "$g/bin/continuo-convert" tests/golden
 run prior_cache_cuda env CN_TEST_BACKEND=cuda "$g/bin/test_prior_cache"
