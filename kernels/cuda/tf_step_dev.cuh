@@ -27,6 +27,11 @@
 #define S_XS_FLOATS 16384       /* staged inputs: N x a K chunk (at least S_NMAX x 256) */
 #endif
 #define S_ROUNDS 4              /* tiles a block works on at once */
+#ifdef __CUDACC__
+#define S_NOINLINE __noinline__  /* (kept out of s_gemv's registers) */
+#else
+#define S_NOINLINE __attribute__((noinline))
+#endif
 /* shared memory in floats: block reduction (slot 31: a flag), LN stats, per-warp sums of the
  * tiles in work, staged inputs */
 #define S_SM_RED 0
@@ -102,17 +107,16 @@ static __host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int
     return best;
 }
 
-/* Hints L2 to fetch this block's tiles of a phase's weights (Hopper bulk prefetch; nothing
- * elsewhere), in the order s_gemv reads them, at most *budget bytes, which it lowers by what it
- * asks for. Issued before a grid barrier, so that memory keeps streaming while the grid waits
- * and the next phase reads from L2. */
-static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es,
-                                                  long long *budget)
+/* Hints L2 to fetch tiles t0, t0 + grid, ... (at most `count`) of weights wt (R, K) cut into
+ * tiles of tr rows, at most *budget bytes, which it lowers by what it asks for (Hopper bulk
+ * prefetch; nothing elsewhere). */
+static __device__ S_NOINLINE void s_prefetch_tiles(const void *wt, int R, int K, int es,
+                                                        int tr, int t0, int count,
+                                                        long long *budget)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x);
     size_t tile = (size_t)tr * K * es;
-    for (int t = blockIdx.x; t * tr < R && *budget >= 16; t += gridDim.x) {
+    for (int t = t0, i = 0; i < count && t * tr < R && *budget >= 16; t += gridDim.x, i++) {
         size_t bytes = (size_t)min(tr, R - t * tr) * K * es;
         if ((long long)bytes > *budget) bytes = (size_t)*budget & ~(size_t)15;
         const char *base = (const char *)wt + (size_t)t * tile;
@@ -124,8 +128,18 @@ static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, 
         *budget -= (long long)bytes;
     }
 #else
-    (void)wt, (void)R, (void)K, (void)es, (void)budget;
+    (void)wt, (void)R, (void)K, (void)es, (void)tr, (void)t0, (void)count, (void)budget;
 #endif
+}
+
+/* This block's tiles of a phase's weights, in the order s_gemv reads them, up to *budget
+ * bytes: issued before a grid barrier, so that memory keeps streaming while the grid waits
+ * and the next phase starts from L2. */
+static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es,
+                                                  long long *budget)
+{
+    int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x);
+    s_prefetch_tiles(wt, R, K, es, tr, blockIdx.x, 1 << 30, budget);
 }
 
 /* mean and 1/sqrt(var + eps) of every item's row (N rows of W at x, from global memory or from
@@ -257,6 +271,10 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
     int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, staged = 0;   /* staged: all of K in xs */
     if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, stats);
     for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
+        /* the next group of tiles streams into L2 while this one is read from it */
+        long long ahead = 1LL << 40;
+        s_prefetch_tiles(wt, R, K, (int)sizeof(T), tr, t0 + S_ROUNDS * gridDim.x, S_ROUNDS,
+                         &ahead);
         for (int i = threadIdx.x; i < S_ROUNDS * S_W * S_NMAX; i += S_T) sums[i] = 0.f;
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             int kc = min(kc_max, K - k0);
