@@ -33,13 +33,16 @@
 #define S_NOINLINE __attribute__((noinline))
 #endif
 /* shared memory in floats: block reduction (slot 31: a flag), LN stats, per-warp sums of the
- * tiles in work, staged inputs */
+ * tiles in work, staged inputs (attention: q, scores and per-warp value sums) */
 #define S_SM_RED 0
 #define S_SM_STATS 32
 #define S_SM_SUMS 64
 #define S_SM_XS (S_SM_SUMS + S_ROUNDS * S_W * S_NMAX)
-#define S_SM_FLOATS (S_SM_XS + (S_XS_FLOATS > S_HD_MAX + S_KEYS_MAX ? S_XS_FLOATS             \
-                                                              : S_HD_MAX + S_KEYS_MAX))
+#ifndef S_OV
+#define S_OV 8                  /* head dims per lane in one pass of attention's value sums */
+#endif
+#define S_ATT_FLOATS (S_HD_MAX + S_KEYS_MAX + S_W * 32 * S_OV)   /* q, scores, warps' sums */
+#define S_SM_FLOATS (S_SM_XS + (S_XS_FLOATS > S_ATT_FLOATS ? S_XS_FLOATS : S_ATT_FLOATS))
 
 typedef struct s_layer {
     int type, rows;
@@ -379,11 +382,69 @@ static __device__ void s_attn_combine(const s_step &p, int u, int splits, float 
     if (threadIdx.x == 0) p.cnt[u] = 0;
 }
 
+/* Scores of keys j0 .. j0+nk-1 of the key set into sc[] (scaled): warp w takes keys w,
+ * w + S_W, ..., two at a time so that both rows' loads are in flight together. */
+static __device__ __forceinline__ void s_scores(const s_step &p, const float *qs, const float *kb,
+                                                int lo, int step, int j0, int nk, float *sc)
+{
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    for (int j = w; j < nk; j += 2 * S_W) {
+        int j2 = j + S_W < nk ? j + S_W : j;
+        const float *kr = kb + (int64_t)(lo + (j0 + j) * step) * p.S;
+        const float *kr2 = kb + (int64_t)(lo + (j0 + j2) * step) * p.S;
+        float s = 0.f, s2 = 0.f;
+        for (int d = lane; d < p.hd; d += 32) {
+            float qd = qs[d];
+            s += qd * __ldcg(kr + d);
+            s2 += qd * __ldcg(kr2 + d);
+        }
+        s = cn_warp_sum(s);
+        s2 = cn_warp_sum(s2);
+        if (lane == 0) {
+            sc[j] = s * p.scale;
+            if (j2 != j) sc[j2] = s2 * p.scale;
+        }
+    }
+}
+
+/* out[d] = sum over keys of e[j] * v[j][d] for d < hd: warp w sums keys w, w + S_W, ... for
+ * 32 * S_OV dims at a time (lane + 32 i), then the warps' sums are added in warp order. out is
+ * att (divided by l, or 0 when there is nothing to attend) for one split, else the split's
+ * partial. */
+static __device__ __forceinline__ void s_values(const s_step &p, const float *vb, int lo, int step,
+                                                int j0, int nk, const float *e, float *wo,
+                                                float *out, int single, float l)
+{
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    for (int d0 = 0; d0 < p.hd; d0 += 32 * S_OV) {
+        float o[S_OV];
+#pragma unroll
+        for (int i = 0; i < S_OV; i++) o[i] = 0.f;
+#pragma unroll 2
+        for (int j = w; j < nk; j += S_W) {
+            const float *vr = vb + (int64_t)(lo + (j0 + j) * step) * p.S + d0 + lane;
+            float ej = e[j];
+#pragma unroll
+            for (int i = 0; i < S_OV; i++)
+                if (d0 + lane + 32 * i < p.hd) o[i] += ej * __ldcg(vr + 32 * i);
+        }
+#pragma unroll
+        for (int i = 0; i < S_OV; i++) wo[w * 32 * S_OV + lane + 32 * i] = o[i];
+        __syncthreads();
+        for (int d = d0 + threadIdx.x; d < p.hd && d < d0 + 32 * S_OV; d += S_T) {
+            float acc = 0.f;
+            for (int ww = 0; ww < S_W; ww++) acc += wo[ww * 32 * S_OV + d - d0];
+            out[d] = single ? (l > 0.f ? acc / l : 0.f) : acc;
+        }
+        __syncthreads();
+    }
+}
+
 /* softmax(q k^T * scale) v for every (item, head), its keys split over blocks. */
 static __device__ void s_attention(const s_step &p, const s_layer &L, int q0, int k_len, float *sm)
 {
-    float *red = sm + S_SM_RED, *qs = sm + S_SM_XS, *sc = qs + S_HD_MAX;
-    int lo, step, zero, lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    float *red = sm + S_SM_RED, *qs = sm + S_SM_XS, *sc = qs + S_HD_MAX, *wo = sc + S_KEYS_MAX;
+    int lo, step, zero;
     int cnt = s_key_set(p, L.type, q0, k_len, &lo, &step, &zero);
     int U = p.N * p.H;
     int per = (int)(((int64_t)cnt * U + 2 * gridDim.x - 1) / (2 * gridDim.x));
@@ -392,20 +453,14 @@ static __device__ void s_attention(const s_step &p, const s_layer &L, int q0, in
     int splits = cnt > 0 ? (cnt + per - 1) / per : 1;
     for (int it = blockIdx.x; it < U * splits; it += gridDim.x) {
         int u = it / splits, sp = it - u * splits, m = u / p.H, h = u - m * p.H;
-        int j0 = sp * per, nk = max(0, min(cnt, j0 + per) - j0);
+        int j0 = sp * per, nk = zero ? 0 : max(0, min(cnt, j0 + per) - j0);
         const float *q = p.qkv + (int64_t)m * 3 * p.S + h * p.hd;
         const float *kb = L.k + (int64_t)m * L.rows * p.S + h * p.hd;
         const float *vb = L.v + (int64_t)m * L.rows * p.S + h * p.hd;
         __syncthreads();
         for (int d = threadIdx.x; d < p.hd; d += S_T) qs[d] = __ldcg(q + d);
         __syncthreads();
-        for (int j = w; j < nk; j += S_W) {
-            const float *kr = kb + (int64_t)(lo + (j0 + j) * step) * p.S;
-            float s = 0.f;
-            for (int d = lane; d < p.hd; d += 32) s += qs[d] * __ldcg(kr + d);
-            s = cn_warp_sum(s);
-            if (lane == 0) sc[j] = s * p.scale;
-        }
+        s_scores(p, qs, kb, lo, step, j0, nk, sc);
         __syncthreads();
         float mx = -INFINITY, l = 0.f;
         for (int j = threadIdx.x; j < nk; j += S_T) mx = fmaxf(mx, sc[j]);
@@ -418,14 +473,7 @@ static __device__ void s_attention(const s_step &p, const s_layer &L, int q0, in
         l = cn_block_sum(l, red);
         float *att = p.att + (int64_t)m * p.S + h * p.hd;
         float *pp = p.part + ((int64_t)u * S_SPLITS_MAX + sp) * (p.hd + 2);
-        for (int d = threadIdx.x; d < p.hd; d += S_T) {
-            float o = 0.f;
-#pragma unroll 8
-            for (int j = 0; j < nk; j++)
-                o += sc[j] * __ldcg(vb + (int64_t)(lo + (j0 + j) * step) * p.S + d);
-            if (splits == 1) att[d] = nk > 0 && !zero ? o / l : 0.f;
-            else pp[2 + d] = o;
-        }
+        s_values(p, vb, lo, step, j0, nk, sc, wo, splits == 1 ? att : pp + 2, splits == 1, l);
         if (splits > 1) {
             if (threadIdx.x == 0) pp[0] = nk > 0 ? mx : -INFINITY, pp[1] = l;
             s_attn_combine(p, u, splits, att, red);

@@ -5,13 +5,14 @@
  * previous block, cross, prime), a windowed cache, stepped through 24 positions (4 blocks).
  * Small blocks (2 warps), a small staging area and a grid of 4 make every path run: K
  * chunks, warps sharing a row, several tiles per block, attention split over blocks and
- * combined, the grid barrier. Checks x after every step for f32 and bf16 weights and 2, 3
+ * combined, value sums in two passes over a head, the grid barrier. Checks x after every step for f32 and bf16 weights and 2, 3
  * and 5 items. Needs no GPU.
  */
 #define S_T 64
 #define S_KEYS_MAX 16
 #define S_HD_MAX 64
 #define S_XS_FLOATS 1024
+#define S_OV 1   /* 32 head dims per pass of the value sums: heads of 40 take two passes */
 #include "cuda_emu.hpp"
 
 #include "tf_step_dev.cuh"
@@ -34,7 +35,7 @@ static float s_unif(void)
     return (float)(g_rng >> 8) / 16777216.0f * 2.0f - 1.0f;
 }
 
-enum { W = 160, S = 32, H = 4, M = 192, DEPTH = 6, CAP = 24, C = 6, P = 10, N_ENC = 6, E = 16 };
+enum { W = 160, S = 80, H = 2, M = 192, DEPTH = 6, CAP = 24, C = 6, P = 10, N_ENC = 6, E = 16 };
 enum { GRID = 4 };
 static const cn_attn_type TYPES[DEPTH] = { CN_ATTN_DENSE, CN_ATTN_BLOCK, CN_ATTN_TRANSPOSE,
                                            CN_ATTN_PREV_BLOCK, CN_ATTN_CROSS, CN_ATTN_PRIME };
