@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * The persistent decode step's plan and launch (backend.h tf_plan / tf_step / tf_plan_free):
  * checks that a stack fits the kernel (tf_step_dev.cuh), makes (out, in) copies of its four
- * matrices per layer, and launches one kernel of exactly as many blocks as fit on the device
- * at once, so that its grid barrier cannot wait on a block that never runs. Switched on with
- * CN_CUDA_PERSISTENT=1; the copies double the memory the matrices take, so a plan is made only
- * where they leave room to spare (s_copies_fit).
+ * matrices per layer (for the tensor-core path, in its own layout with K padded to 64), and
+ * launches one kernel of exactly as many blocks as fit on the device at once, so that its grid
+ * barrier cannot wait on a block that never runs. Switched on with CN_CUDA_PERSISTENT=1; the
+ * copies double the memory the matrices take, so a plan is made only where they leave room to
+ * spare (s_copies_fit).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 
 #include "tf_step.cuh"
 #include "tf_step_dev.cuh"
+
+static_assert(S_XS_FLOATS / S_NMAX >= 256 && S_XS_FLOATS / S_NMAX - 36 >= S_MK,
+              "the staging area holds a K chunk of every path for the most items");
 
 typedef struct s_plan {
     s_step p;               /* x and pos are filled per launch */
@@ -36,12 +40,38 @@ __global__ void s_transpose_w(T *dst, const T *src, int K, int N)
         if (n + i < N && k < K) dst[(int64_t)(n + i) * K + k] = tile[threadIdx.x][threadIdx.y + i];
 }
 
-/* A device copy of w (K, N) as (N, K); NULL with a message on failure. */
-static void *s_transposed(cn_cuda *cx, s_plan *pl, const cn_tensor *w)
+/* dst in the tensor-core layout (s_mma_at, K padded to Kp and zeroed beforehand) from src
+ * (K, N): one thread per element, reading along N */
+template <typename T>
+__global__ void s_mma_layout_w(T *dst, const T *src, int K, int N, int Kp)
+{
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (int64_t)K * N) return;
+    int k = (int)(i / N), n = (int)(i - (int64_t)k * N);
+    dst[s_mma_at(n, k, Kp)] = src[i];
+}
+
+/* Whether the kernel runs its matrices on tensor cores (S_USE_MMA of tf_step_dev.cuh, with NN
+ * the launch's 4 or 16), which takes them in the s_mma_at layout. */
+static int s_uses_mma(cn_dtype wt, int n_items)
+{
+    return cn_dtype_size(wt) == 2 && n_items > 4;
+}
+
+/* Bytes of the copy of w (K, N) that the kernel reads: (N, K), or the tensor-core layout. */
+static size_t s_copy_bytes(const cn_tensor *w, int mma)
+{
+    int64_t K = w->ne[0], N = w->ne[1];
+    return (size_t)N * (size_t)(mma ? s_kpad((int)K) : K) * cn_dtype_size(w->type);
+}
+
+/* A device copy of w (K, N) as the kernel reads it (s_copy_bytes); NULL with a message on
+ * failure. */
+static void *s_transposed(cn_cuda *cx, s_plan *pl, const cn_tensor *w, int mma)
 {
     int K = (int)w->ne[0], N = (int)w->ne[1];
     void *dst = NULL;
-    size_t bytes = (size_t)K * N * cn_dtype_size(w->type);
+    size_t bytes = s_copy_bytes(w, mma);
     if (cudaMalloc(&dst, bytes) != cudaSuccess) {
         cudaGetLastError();
         cn_cuda_errf(cx, CN_ENOMEM, "cuda: tf_plan: no device memory for a %.1f MB copy of a "
@@ -49,12 +79,20 @@ static void *s_transposed(cn_cuda *cx, s_plan *pl, const cn_tensor *w)
         return NULL;
     }
     pl->mats[pl->n_mats++] = dst;
-    dim3 grid((unsigned)CN_CEIL_DIV(N, 32), (unsigned)CN_CEIL_DIV(K, 32)), block(32, 8);
-    CN_WDISPATCH(w->type, T, s_transpose_w<T><<<grid, block, 0, cx->stream>>>(
-        (T *)dst, (const T *)w->data, K, N));
-    cudaError_t e = cudaGetLastError();
+    cudaError_t e = cudaSuccess;
+    if (mma && (e = cudaMemsetAsync(dst, 0, bytes, cx->stream)) == cudaSuccess) {
+        unsigned blocks = (unsigned)CN_CEIL_DIV((int64_t)K * N, 256);
+        CN_WDISPATCH(w->type, T, s_mma_layout_w<T><<<blocks, 256, 0, cx->stream>>>(
+            (T *)dst, (const T *)w->data, K, N, s_kpad(K)));
+        e = cudaGetLastError();
+    } else if (!mma) {
+        dim3 grid((unsigned)CN_CEIL_DIV(N, 32), (unsigned)CN_CEIL_DIV(K, 32)), block(32, 8);
+        CN_WDISPATCH(w->type, T, s_transpose_w<T><<<grid, block, 0, cx->stream>>>(
+            (T *)dst, (const T *)w->data, K, N));
+        e = cudaGetLastError();
+    }
     if (e == cudaSuccess) return dst;
-    cn_cuda_fail(cx, e, "launch of s_transpose_w", __FILE__, __LINE__);
+    cn_cuda_fail(cx, e, "copy of a weight for the persistent step", __FILE__, __LINE__);
     return NULL;
 }
 
@@ -115,7 +153,7 @@ static int s_fill(cn_cuda *cx, s_plan *pl, const cn_tf_step_desc *d)
 {
     s_layer *h = (s_layer *)calloc((size_t)d->depth, sizeof *h);
     if (!h) return cn_cuda_errf(cx, CN_ENOMEM, "cuda: tf_plan: out of host memory");
-    int rc = CN_OK;
+    int rc = CN_OK, mma = s_uses_mma(pl->wt, d->n_items);
     for (int l = 0; l < d->depth && rc == CN_OK; l++) {
         const cn_tf_step_layer *L = &d->layers[l];
         s_layer *o = &h[l];
@@ -126,10 +164,10 @@ static int s_fill(cn_cuda *cx, s_plan *pl, const cn_tf_step_desc *d)
         o->attn_b = (const float *)L->attn_b->data, o->proj_b = (const float *)L->proj_b->data;
         o->fc_b = (const float *)L->fc_b->data, o->mlp_b = (const float *)L->mlp_b->data;
         o->k = (float *)L->k->data, o->v = (float *)L->v->data;
-        if (!(o->attn_t = s_transposed(cx, pl, L->attn_w)) ||
-            !(o->proj_t = s_transposed(cx, pl, L->proj_w)) ||
-            !(o->fc_t = s_transposed(cx, pl, L->fc_w)) ||
-            !(o->mlp_t = s_transposed(cx, pl, L->mlp_w)))
+        if (!(o->attn_t = s_transposed(cx, pl, L->attn_w, mma)) ||
+            !(o->proj_t = s_transposed(cx, pl, L->proj_w, mma)) ||
+            !(o->fc_t = s_transposed(cx, pl, L->fc_w, mma)) ||
+            !(o->mlp_t = s_transposed(cx, pl, L->mlp_w, mma)))
             rc = CN_EDEVICE;
     }
     cudaError_t e = cudaSuccess;
@@ -148,10 +186,11 @@ static int s_fill(cn_cuda *cx, s_plan *pl, const cn_tf_step_desc *d)
 static int s_copies_fit(cn_cuda *cx, const cn_tf_step_desc *d)
 {
     size_t need = 0, fr = 0, tot = 0;
+    int mma = s_uses_mma(d->layers[0].attn_w->type, d->n_items);
     for (int l = 0; l < d->depth; l++) {
         const cn_tf_step_layer *L = &d->layers[l];
-        need += cn_tensor_bytes(L->attn_w) + cn_tensor_bytes(L->proj_w) +
-                cn_tensor_bytes(L->fc_w) + cn_tensor_bytes(L->mlp_w);
+        need += s_copy_bytes(L->attn_w, mma) + s_copy_bytes(L->proj_w, mma) +
+                s_copy_bytes(L->fc_w, mma) + s_copy_bytes(L->mlp_w, mma);
     }
     if (cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
         cudaGetLastError();

@@ -33,11 +33,13 @@
 #define S_NOINLINE __attribute__((noinline))
 #endif
 /* shared memory in floats: block reduction (slot 31: a flag), LN stats, per-warp sums of the
- * tiles in work, staged inputs (attention: q, scores and per-warp value sums) */
+ * tiles in work (tensor-core path: each warp's 16 x 8 outputs), staged inputs (attention: q,
+ * scores and per-warp value sums) */
 #define S_SM_RED 0
 #define S_SM_STATS 32
 #define S_SM_SUMS 64
-#define S_SM_XS (S_SM_SUMS + S_ROUNDS * S_W * S_NMAX)
+#define S_SUMS_FLOATS (S_ROUNDS * S_NMAX > 128 ? S_ROUNDS * S_NMAX * S_W : 128 * S_W)
+#define S_SM_XS (S_SM_SUMS + S_SUMS_FLOATS)
 #ifndef S_OV
 #define S_OV 8                  /* head dims per lane in one pass of attention's value sums */
 #endif
@@ -110,6 +112,36 @@ static __host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int
     return best;
 }
 
+/* Geometry of the tensor-core path (s_gemv_mma, below), also used by the plan and the prefetch */
+#define S_MK 64
+
+static __host__ __device__ inline int s_kpad(int K) { return (K + S_MK - 1) / S_MK * S_MK; }
+
+/* Element (r, k) of an (R, K) weight in the tensor-core layout with K padded to Kp: 8-row
+ * groups, then 64-wide k blocks, then lanes (4 g + t holds row g, k = 8 s + 4 h + t), then
+ * the lane's 16 values in (s, h) order. */
+static __host__ __device__ inline int64_t s_mma_at(int r, int k, int Kp)
+{
+    int lane = (r & 7) * 4 + (k & 3), e = ((k & 63) >> 3) * 2 + ((k >> 2) & 1);
+    return ((((int64_t)(r >> 3) * (Kp / S_MK) + (k >> 6)) * 32 + lane) << 4) + e;
+}
+
+/* Rows per tile of the tensor-core path (8 per warp group, S_W*8/tr warps splitting a group's
+ * k blocks): the most even spread of tiles over the grid. */
+static __host__ __device__ inline int s_mma_rows_per_tile(int R, int Kp, int grid)
+{
+    int best = 8 * S_W;
+    double best_eff = -1.0;
+    for (int tr = 8 * S_W; tr >= 8; tr >>= 1) {
+        int wpr = 8 * S_W / tr;
+        if (wpr > 1 && Kp / S_MK < wpr) break;
+        int tiles = (R + tr - 1) / tr, rounds = (tiles + grid - 1) / grid;
+        double eff = (double)tiles / ((double)rounds * grid);
+        if (eff > best_eff + 1e-9) best_eff = eff, best = tr;
+    }
+    return best;
+}
+
 /* Hints L2 to fetch tiles t0, t0 + grid, ... (at most `count`) of weights wt (R, K) cut into
  * tiles of tr rows, at most *budget bytes, which it lowers by what it asks for (Hopper bulk
  * prefetch; nothing elsewhere). */
@@ -138,21 +170,24 @@ static __device__ S_NOINLINE void s_prefetch_tiles(const void *wt, int R, int K,
 /* This block's tiles of a phase's weights, in the order s_gemv reads them, up to *budget
  * bytes: issued before a grid barrier, so that memory keeps streaming while the grid waits
  * and the next phase starts from L2. */
+template <bool MMA>
 static __device__ __forceinline__ void s_prefetch(const void *wt, int R, int K, int es,
                                                   long long *budget)
 {
-    int tr = s_rows_per_tile(R, K, 512 / es, gridDim.x);
-    s_prefetch_tiles(wt, R, K, es, tr, blockIdx.x, 1 << 30, budget);
+    int kp = MMA ? s_kpad(K) : K;
+    int tr = MMA ? s_mma_rows_per_tile(R, kp, gridDim.x) : s_rows_per_tile(R, K, 512 / es,
+                                                                          gridDim.x);
+    s_prefetch_tiles(wt, R, kp, es, tr, blockIdx.x, 1 << 30, budget);
 }
 
-/* mean and 1/sqrt(var + eps) of every item's row (N rows of W at x, from global memory or from
- * shared memory) into stats[m], stats[S_NMAX + m] */
+/* mean and 1/sqrt(var + eps) of every item's row (N rows of W, ld apart, at x, from global
+ * memory or from shared memory) into stats[m], stats[S_NMAX + m] */
 template <bool SHARED>
-static __device__ void s_ln_stats(const s_step &p, const float *x, float *stats)
+static __device__ void s_ln_stats(const s_step &p, const float *x, int ld, float *stats)
 {
     int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     for (int m = w; m < p.N; m += S_W) {
-        const float *xr = x + (int64_t)m * p.W;
+        const float *xr = x + (int64_t)m * ld;
         float s = 0.f;
         for (int i = lane; i < p.W; i += 32) s += SHARED ? xr[i] : __ldcg(xr + i);
         float mean = cn_warp_sum(s) / (float)p.W, v = 0.f;
@@ -166,25 +201,25 @@ static __device__ void s_ln_stats(const s_step &p, const float *x, float *stats)
     __syncthreads();
 }
 
-/* xs (N x kc) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g is not NULL: with
- * the stats in shared memory, or, when the whole row is staged (kc == K), computed from xs so
- * that x is read from L2 once. */
-static __device__ void s_stage(const s_step &p, float *xs, const float *src, int K, int k0, int kc,
-                               const float *g, const float *b, float *stats)
+/* xs (N rows of kc, ld apart) = columns [k0, k0+kc) of src (N x K), LayerNorm applied when g
+ * is not NULL: with the stats in shared memory, or, when the whole row is staged (kc == K),
+ * computed from xs so that x is read from L2 once. */
+static __device__ void s_stage(const s_step &p, float *xs, int ld, const float *src, int K, int k0,
+                               int kc, const float *g, const float *b, float *stats)
 {
     int from_xs = g && kc == K;
     for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
         int m = i / kc, k = k0 + (i - m * kc);
         float v = __ldcg(src + (int64_t)m * K + k);
         if (g && !from_xs) v = (v - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
-        xs[i] = v;
+        xs[m * ld + (k - k0)] = v;
     }
     if (!from_xs) return;
     __syncthreads();
-    s_ln_stats<true>(p, xs, stats);
+    s_ln_stats<true>(p, xs, ld, stats);
     for (int i = threadIdx.x; i < p.N * kc; i += S_T) {
         int m = i / kc, k = i - m * kc;
-        xs[i] = (xs[i] - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
+        xs[m * ld + k] = (xs[m * ld + k] - stats[m]) * stats[S_NMAX + m] * g[k] + b[k];
     }
 }
 
@@ -272,7 +307,7 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
     int tr = s_rows_per_tile(R, K, SEG, gridDim.x), wpr = S_W / tr;
     int row_in = w / wpr, sub = w - row_in * wpr, tiles = (R + tr - 1) / tr;
     int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, staged = 0;   /* staged: all of K in xs */
-    if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, stats);
+    if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, p.W, stats);
     for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
         /* the next group of tiles streams into L2 while this one is read from it */
         long long ahead = 1LL << 40;
@@ -282,7 +317,7 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             int kc = min(kc_max, K - k0);
             __syncthreads();
-            if (!staged) s_stage(p, xs, src, K, k0, kc, g, b, stats);
+            if (!staged) s_stage(p, xs, kc, src, K, k0, kc, g, b, stats);
             staged = kc == K;
             __syncthreads();
             for (int j = 0; j < S_ROUNDS && t0 + j * (int)gridDim.x < tiles; j++) {
@@ -305,6 +340,140 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
             float v = 0.f;
             for (int i = 0; i < wpr; i++) v += sums[(j * S_W + w + i) * S_NMAX + lane];
             s_epilogue(p, L, epi, lane, r, v + bias[r], store);
+        }
+        __syncthreads();
+    }
+}
+
+/* ---- Tensor-core gemv (2-byte weights, more than 4 items) ----
+ * For N > 4 the FMA path above reads N floats of x from shared memory for every weight, more
+ * than shared memory delivers at the rate weights stream in. Here a warp multiplies 8 weight
+ * rows by up to 16 items with mma.sync m16n8k8 (tf32, fp32 accumulation): items are the 16
+ * rows of A, taken from the staged x as a tf32 high part plus a tf32 low part (two mma, so x
+ * keeps about 22 of its 24 bits), and 8 weight rows are B (bf16 and fp16 are exact in tf32).
+ * The plan stores the weights so that each lane's part of a 64-wide k block of 8 rows is 32
+ * contiguous bytes (s_mma_at, above), K padded with zeros to a multiple of 64. */
+/* tf32 bits of x rounded to nearest (ties away), as cvt.rna.tf32.f32 */
+static __device__ __forceinline__ unsigned s_tf32(float x)
+{
+    unsigned u;
+    memcpy(&u, &x, sizeof u);
+    return (u + 0x1000u) & 0xffffe000u;
+}
+
+static __device__ __forceinline__ float s_bits_f(unsigned u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* d += a . b for one m16n8k8 tf32 tile (fragments as the PTX ISA lays them out) */
+static __device__ __forceinline__ void s_mma(float d[4], const unsigned a[4], const unsigned b[2])
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, "
+                 "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#elif defined(CN_EMU_MMA)
+    emu_mma_tf32(d, a, b);
+#elif defined(__CUDA_ARCH__)
+    __trap();   /* built for a device without tf32 mma: the plan never picks this path there */
+#endif
+}
+
+/* One 64-wide k block (kb, chunk-relative; k < kc valid) of 8 weight rows at wq times the
+ * staged items (ld apart) onto d. */
+template <typename T, int NN>
+static __device__ __forceinline__ void s_mma_kblock(float d[4], const T *wq, const float *xs,
+                                                    int ld, int kb, int kc, int N)
+{
+    int lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
+    const uint4 *wp = reinterpret_cast<const uint4 *>(wq + lane * 16);
+    uint4 raw[2] = { __ldg(wp), __ldg(wp + 1) };
+    T wv[16];
+    memcpy(wv, raw, sizeof wv);   /* not a pointer cast: no aliasing of uint4 as T */
+#pragma unroll
+    for (int s8 = 0; s8 < 8; s8++) {
+        int k = kb * S_MK + s8 * 8 + tq;
+        unsigned bw[2] = { s_tf32(cn_ld(wv, 2 * s8)), s_tf32(cn_ld(wv, 2 * s8 + 1)) };
+        float xa[4] = { 0.f, 0.f, 0.f, 0.f };
+        if (gq < N) {
+            if (k < kc) xa[0] = xs[gq * ld + k];
+            if (k + 4 < kc) xa[2] = xs[gq * ld + k + 4];
+        }
+        if (NN > 8 && gq + 8 < N) {
+            if (k < kc) xa[1] = xs[(gq + 8) * ld + k];
+            if (k + 4 < kc) xa[3] = xs[(gq + 8) * ld + k + 4];
+        }
+        unsigned hi[4], lo[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            hi[i] = s_tf32(xa[i]);
+            lo[i] = s_tf32(xa[i] - s_bits_f(hi[i]));
+        }
+        s_mma(d, hi, bw);
+        s_mma(d, lo, bw);
+    }
+}
+
+/* s_gemv on tensor cores: wt in the s_mma_at layout. Each warp keeps its 16 x 8 sums of up to
+ * S_ROUNDS tiles in registers over the K chunks; the warps of a group are then added in warp
+ * order through shared memory. Staged rows are ld = a multiple of 32 plus 4 floats apart, so
+ * that the 32 lanes' x reads fall in 32 different banks. */
+template <typename T, int NN>
+static __device__ void s_gemv_mma(const s_step &p, const s_layer &L, int epi, const T *wt,
+                                  const float *bias, int R, int K, const float *src,
+                                  const float *g, const float *b, float *sm, int store)
+{
+    float *stats = sm + S_SM_STATS, *red = sm + S_SM_SUMS, *xs = sm + S_SM_XS;
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, gq = lane >> 2, tq = lane & 3;
+    int Kp = s_kpad(K);
+    int tr = s_mma_rows_per_tile(R, Kp, gridDim.x), wpr = 8 * S_W / tr;
+    int grp = w / wpr, sub = w - grp * wpr, tiles = (R + tr - 1) / tr, staged = 0;
+    int kc_max = (S_XS_FLOATS / p.N - 36) / S_MK * S_MK;
+    if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, p.W, stats);
+    for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
+        long long ahead = 1LL << 40;
+        s_prefetch_tiles(wt, R, Kp, (int)sizeof(T), tr, t0 + S_ROUNDS * gridDim.x, S_ROUNDS,
+                         &ahead);
+        float d[S_ROUNDS][4];
+#pragma unroll
+        for (int j = 0; j < S_ROUNDS; j++) d[j][0] = d[j][1] = d[j][2] = d[j][3] = 0.f;
+        for (int k0 = 0; k0 < K; k0 += kc_max) {
+            int kc = min(kc_max, K - k0), ld = (kc + 31) / 32 * 32 + 4;
+            __syncthreads();
+            if (!staged) s_stage(p, xs, ld, src, K, k0, kc, g, b, stats);
+            staged = kc == K;
+            __syncthreads();
+            int kbn = (kc + S_MK - 1) / S_MK;
+#pragma unroll
+            for (int j = 0; j < S_ROUNDS; j++) {
+                int G = (t0 + j * (int)gridDim.x) * (tr / 8) + grp;
+                if (t0 + j * (int)gridDim.x >= tiles || G * 8 >= R) continue;
+#pragma unroll 2   /* two k blocks' loads in flight per lane */
+                for (int kb = sub; kb < kbn; kb += wpr)
+                    s_mma_kblock<T, NN>(d[j], wt + s_mma_at(G * 8, k0 + kb * S_MK, Kp), xs, ld,
+                                        kb, kc, p.N);
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < S_ROUNDS; j++) {
+            int tile = t0 + j * (int)gridDim.x;
+            if (tile >= tiles) break;
+            __syncthreads();
+            float *o = red + w * 128;
+            o[gq * 8 + 2 * tq] = d[j][0], o[gq * 8 + 2 * tq + 1] = d[j][1];
+            o[(gq + 8) * 8 + 2 * tq] = d[j][2], o[(gq + 8) * 8 + 2 * tq + 1] = d[j][3];
+            __syncthreads();
+            for (int i = threadIdx.x; i < (S_W / wpr) * p.N * 8; i += S_T) {
+                int gi = i / (p.N * 8), m = (i / 8) % p.N, oc = i % 8, r = tile * tr + gi * 8 + oc;
+                if (r >= R) continue;
+                float v = 0.f;
+                for (int q = 0; q < wpr; q++) v += red[(gi * wpr + q) * 128 + m * 8 + oc];
+                s_epilogue(p, L, epi, m, r, v + bias[r], store);
+            }
         }
         __syncthreads();
     }
@@ -483,40 +652,57 @@ static __device__ void s_attention(const s_step &p, const s_layer &L, int q0, in
 
 /* The step: every layer's five phases, the grid meeting between them. sm: S_SM_FLOATS of
  * shared memory. */
+/* Tensor cores for 2-byte weights and more than 4 items (the plan lays the weights out to
+ * match), the FMA path otherwise. */
+#define S_USE_MMA(T, NN) (sizeof(T) == 2 && (NN) > 4)
+
+template <typename T, int NN>
+static __device__ __forceinline__ void s_gemv_any(const s_step &p, const s_layer &L, int epi,
+                                                  const T *wt, const float *bias, int R, int K,
+                                                  const float *src, const float *g,
+                                                  const float *b, float *sm, int store)
+{
+    if constexpr (S_USE_MMA(T, NN))
+        s_gemv_mma<T, NN>(p, L, epi, wt, bias, R, K, src, g, b, sm, store);
+    else
+        s_gemv<T, NN>(p, L, epi, wt, bias, R, K, src, g, b, sm, store);
+}
+
 template <typename T, int NN>
 static __device__ void s_tf_step_body(const s_step &p, float *sm)
 {
     int pos = p.pos + (int)(p.adv ? *p.adv : 0);
     const int es = (int)sizeof(T);
+    constexpr bool MMA = S_USE_MMA(T, NN);
     for (int l = 0; l < p.depth; l++) {
         const s_layer L = p.layers[l];
         int store, q0, k_len, R = L.type == CN_ATTN_CROSS ? p.S : 3 * p.S;
         long long pf = p.pf_bytes;
         s_addr(p, L.type, pos, &store, &q0, &k_len);
-        s_gemv<T, NN>(p, L, S_EPI_QKV, (const T *)L.attn_t, L.attn_b, R, p.W, p.x, L.ln0_g,
+        s_gemv_any<T, NN>(p, L, S_EPI_QKV, (const T *)L.attn_t, L.attn_b, R, p.W, p.x, L.ln0_g,
                       L.ln0_b, sm, store);
         /* attention reads no weights: fetch two phases ahead across its two barriers */
-        s_prefetch(L.proj_t, p.W, p.S, es, &pf);
-        s_prefetch(L.fc_t, p.M, p.W, es, &pf);
+        s_prefetch<MMA>(L.proj_t, p.W, p.S, es, &pf);
+        s_prefetch<MMA>(L.fc_t, p.M, p.W, es, &pf);
         s_grid_sync(p.bar);
         s_attention(p, L, q0, k_len, sm);
         s_grid_sync(p.bar);
-        s_gemv<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.proj_t, L.proj_b, p.W, p.S, p.att,
+        s_gemv_any<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.proj_t, L.proj_b, p.W, p.S, p.att,
                       NULL, NULL, sm, -1);
         pf = p.pf_bytes;
-        s_prefetch(L.fc_t, p.M, p.W, es, &pf);
+        s_prefetch<MMA>(L.fc_t, p.M, p.W, es, &pf);
         s_grid_sync(p.bar);
-        s_gemv<T, NN>(p, L, S_EPI_GELU, (const T *)L.fc_t, L.fc_b, p.M, p.W, p.x, L.ln1_g,
+        s_gemv_any<T, NN>(p, L, S_EPI_GELU, (const T *)L.fc_t, L.fc_b, p.M, p.W, p.x, L.ln1_g,
                       L.ln1_b, sm, -1);
         pf = p.pf_bytes;
-        s_prefetch(L.mlp_t, p.W, p.M, es, &pf);
+        s_prefetch<MMA>(L.mlp_t, p.W, p.M, es, &pf);
         s_grid_sync(p.bar);
-        s_gemv<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.mlp_t, L.mlp_b, p.W, p.M, p.mh, NULL,
+        s_gemv_any<T, NN>(p, L, S_EPI_RESIDUAL, (const T *)L.mlp_t, L.mlp_b, p.W, p.M, p.mh, NULL,
                       NULL, sm, -1);
         if (l + 1 < p.depth) {
             const s_layer &Ln = p.layers[l + 1];
             pf = p.pf_bytes;
-            s_prefetch(Ln.attn_t, Ln.type == CN_ATTN_CROSS ? p.S : 3 * p.S, p.W, es, &pf);
+            s_prefetch<MMA>(Ln.attn_t, Ln.type == CN_ATTN_CROSS ? p.S : 3 * p.S, p.W, es, &pf);
             s_grid_sync(p.bar);
         }
     }

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <vector>
@@ -35,6 +36,7 @@ struct emu_block {
     emu_barrier block_bar;
     std::vector<emu_barrier> warp_bar;
     std::vector<float> shfl;
+    std::vector<unsigned> mma;      /* 6 fragment words per thread */
     std::vector<float> smem;
 };
 
@@ -89,6 +91,42 @@ inline float __shfl_xor_sync(unsigned, float v, int o)
     float r = emu_cur->shfl[(size_t)((t & ~31) | ((t & 31) ^ o))];
     emu_wait(emu_cur->warp_bar[(size_t)w]);
     return r;
+}
+
+/* mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 over the warp's fragments, laid out as
+ * the PTX ISA lays them out (lane = 4 g + t: a = A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4];
+ * b = B[t][g], B[t+4][g]; d = D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1]). Operands keep
+ * their tf32 bits (the low 13 are ignored, as by the tensor cores); each output's eight
+ * products are summed in double onto d and rounded once (the hardware's order is its own). */
+#define CN_EMU_MMA 1
+inline void emu_mma_tf32(float d[4], const unsigned a[4], const unsigned b[2])
+{
+    int t = (int)threadIdx.x, w = t >> 5, lane = t & 31;
+    unsigned *slot = &emu_cur->mma[(size_t)(t & ~31) * 6];
+    for (int i = 0; i < 4; i++) slot[lane * 6 + i] = a[i];
+    slot[lane * 6 + 4] = b[0], slot[lane * 6 + 5] = b[1];
+    emu_wait(emu_cur->warp_bar[(size_t)w]);
+    auto f = [](unsigned u) {
+        u &= 0xffffe000u;
+        float v;
+        memcpy(&v, &u, sizeof v);
+        return (double)v;
+    };
+    double A[16][8], B[8][8];
+    for (int L = 0; L < 32; L++) {
+        int g = L >> 2, q = L & 3;
+        const unsigned *s = slot + L * 6;
+        A[g][q] = f(s[0]), A[g + 8][q] = f(s[1]), A[g][q + 4] = f(s[2]), A[g + 8][q + 4] = f(s[3]);
+        B[q][g] = f(s[4]), B[q + 4][g] = f(s[5]);
+    }
+    emu_wait(emu_cur->warp_bar[(size_t)w]);
+    int g = lane >> 2, q = lane & 3;
+    for (int e = 0; e < 4; e++) {
+        int row = g + (e >> 1) * 8, col = 2 * q + (e & 1);
+        double sum = d[e];
+        for (int k = 0; k < 8; k++) sum += A[row][k] * B[k][col];
+        d[e] = (float)sum;
+    }
 }
 
 /* The xor butterfly of cuda_common.cuh's cn_warp_sum / cn_warp_max over the warp's 32
@@ -160,6 +198,7 @@ inline void emu_launch(int grid, int block, size_t smem_floats, const std::funct
         b.warp_bar.assign((size_t)block / 32, emu_barrier());
         for (auto &w : b.warp_bar) w.count = 32;
         b.shfl.assign((size_t)block, 0.f);
+        b.mma.assign((size_t)block * 6, 0u);
         b.smem.assign(smem_floats, 0.f);
     }
     emu_fibers.assign((size_t)grid * block, emu_fiber());

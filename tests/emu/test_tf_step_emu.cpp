@@ -5,8 +5,10 @@
  * previous block, cross, prime), a windowed cache, stepped through 24 positions (4 blocks).
  * Small blocks (2 warps), a small staging area and a grid of 4 make every path run: K
  * chunks, warps sharing a row, several tiles per block, attention split over blocks and
- * combined, value sums in two passes over a head, the grid barrier. Checks x after every step for f32 and bf16 weights and 2, 3
- * and 5 items. Needs no GPU.
+ * combined, value sums in two passes over a head, the grid barrier. Checks x after every
+ * step for f32 and bf16 weights and 2, 3 and 5 items on the FMA path, and bf16 weights with 6
+ * and 10 items on the tensor-core path (mma emulated by cuda_emu.hpp; K padded to 64 and
+ * staged in chunks). Needs no GPU.
  */
 #define S_T 64
 #define S_KEYS_MAX 16
@@ -77,17 +79,19 @@ static void s_make(cn_transformer *tf, cn_backend *be, int round)
     }
 }
 
-/* (N, K) copy of w (K, N) in the weight type T */
-template <typename T>
+/* The plan's copy of w (K, N) in the weight type T: (N, K) rows, or for the tensor-core path
+ * the s_mma_at layout with K padded by zeros to s_kpad(K). */
+template <typename T, bool MMA>
 static T *s_transposed(const cn_tensor *w)
 {
-    int64_t K = w->ne[0], Nn = w->ne[1];
-    T *t = (T *)malloc((size_t)K * Nn * sizeof(T));
+    int64_t K = w->ne[0], Nn = w->ne[1], Kp = MMA ? s_kpad((int)K) : K;
+    T *t = (T *)calloc((size_t)(Kp * Nn), sizeof(T));
     const float *s = (const float *)w->data;
     for (int64_t k = 0; k < K; k++)
         for (int64_t n = 0; n < Nn; n++) {
-            if constexpr (sizeof(T) == 4) t[n * K + k] = s[k * Nn + n];
-            else t[n * K + k] = __float2bfloat16_rn(s[k * Nn + n]);
+            int64_t at = MMA ? s_mma_at((int)n, (int)k, (int)Kp) : n * K + k;
+            if constexpr (sizeof(T) == 4) t[at] = s[k * Nn + n];
+            else t[at] = __float2bfloat16_rn(s[k * Nn + n]);
         }
     return t;
 }
@@ -118,10 +122,10 @@ static void s_run(cn_backend *be, int N, const char *label)
         o.ln1_g = (float *)L->ln1_g.data, o.ln1_b = (float *)L->ln1_b.data;
         o.attn_b = (float *)L->attn_b.data, o.proj_b = (float *)L->proj_b.data;
         o.fc_b = (float *)L->fc_b.data, o.mlp_b = (float *)L->mlp_b.data;
-        mats.push_back((void *)(o.attn_t = s_transposed<T>(&L->attn_w)));
-        mats.push_back((void *)(o.proj_t = s_transposed<T>(&L->proj_w)));
-        mats.push_back((void *)(o.fc_t = s_transposed<T>(&L->fc_w)));
-        mats.push_back((void *)(o.mlp_t = s_transposed<T>(&L->mlp_w)));
+        mats.push_back((void *)(o.attn_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->attn_w)));
+        mats.push_back((void *)(o.proj_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->proj_w)));
+        mats.push_back((void *)(o.fc_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->fc_w)));
+        mats.push_back((void *)(o.mlp_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->mlp_w)));
         o.k = (float *)emu.k[d].data, o.v = (float *)emu.v[d].data;
     }
     std::vector<float> part((size_t)N * H * S_SPLITS_MAX * (S / H + 2));
@@ -177,10 +181,14 @@ int main(void)
         printf("FAIL cpu backend: %s\n", err);
         return 1;
     }
-    const char *only = getenv("CN_EMU_ONLY");   /* 0, 1 or 2: one configuration */
+    const char *only = getenv("CN_EMU_ONLY");   /* 0 to 4: one configuration */
     if (!only || *only == '0') s_run<float, 5>(be, 5, "f32 weights, 5 items (K in chunks)");
     if (!only || *only == '1') s_run<__nv_bfloat16, 3>(be, 3, "bf16 weights, 3 items");
     if (!only || *only == '2') s_run<float, 2>(be, 2, "f32 weights, 2 items");
+    if (!only || *only == '3')
+        s_run<__nv_bfloat16, 16>(be, 6, "bf16 weights, 6 items (tensor cores, K in chunks)");
+    if (!only || *only == '4')   /* items 8 and 9 are the mma's second 8 rows */
+        s_run<__nv_bfloat16, 16>(be, 10, "bf16 weights, 10 items (tensor cores, K in 64s)");
     cn_backend_destroy(&be);
     return cn_check_finish(&g_chk);
 }
