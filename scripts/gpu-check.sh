@@ -3,7 +3,7 @@
 # Every GPU check and benchmark, from the pack scripts/gpu-pack.sh made, run in the repository
 # root on a machine with an NVIDIA GPU (the golden set comes from tests/golden): the CUDA op
 # tests, the golden cases through CUDA, the cached sampler layer by layer and as the persistent
-# step, the engine end to end on CUDA, then the benchmark with and without the persistent step.
+# step, the persistent step on every kernel path, the engine end to end on CUDA, then the benchmark with and without the persistent step.
 # Logs go to OUT (default /tmp/gpu-check); a summary line per check is printed.
 # usage: scripts/gpu-check.sh PACK.tar.xz [quick|sweep]
 #   quick: N = 1 and 3, 16 steps, 2 models
@@ -51,6 +51,7 @@ run test_cuda_ops "$g/bin/test_cuda_ops"
 run golden_cuda "$g/bin/continuo-golden" --backend cuda --convert "$g/bin/continuo-convert" tests/golden
 run prior_cache_cuda env CN_TEST_BACKEND=cuda "$g/bin/test_prior_cache"
 run prior_cache_cuda_fused env CN_TEST_BACKEND=cuda CN_CUDA_PERSISTENT=1 "$g/bin/test_prior_cache"
+run tf_step_cuda "$g/bin/test_tf_step_cuda"
 run engine_cuda env CN_TEST_BACKEND=cuda "$g/bin/test_engine"
 run engine_cuda_fused env CN_TEST_BACKEND=cuda CN_CUDA_PERSISTENT=1 "$g/bin/test_engine"
 bench=(--backend cuda --layouts tests/golden/released_layouts)

@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 B=${B:-build-gpu}
 cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 ninja -C "$B" -j"${JOBS:-2}" continuo-golden continuo-bench test_engine \
-  test_cuda_ops test_prior_cache continuo-cuda-opbench
+  test_cuda_ops test_prior_cache test_tf_step_cuda continuo-cuda-opbench
 stage=$(mktemp -d)
 mkdir -p "$stage/bin" "$stage/lib" .gpu-pack
 for b in tests/continuo-golden helper/continuo-bench continuo-convert tests/test_engine \
-         tests/test_cuda_ops tests/test_prior_cache kernels/cuda/continuo-cuda-opbench; do
+         tests/test_cuda_ops tests/test_prior_cache tests/test_tf_step_cuda \
+         kernels/cuda/continuo-cuda-opbench; do
   cp "$B/$b" "$stage/bin/"
 done
 strip "$stage"/bin/* 2>/dev/null || true

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * The persistent decode step's device code (kernels/cuda/tf_step_dev.cuh) run on the CPU
  * through cuda_emu.hpp, against the engine's own layer-by-layer transformer on the CPU
- * backend: a random stack with one layer of every attention type (dense, block, transpose,
- * previous block, cross, prime), a windowed cache, stepped through 24 positions (4 blocks).
- * Small blocks (2 warps), a small staging area and a grid of 4 make every path run: K
+ * backend: the random stack of random_stack.h (one layer of every attention type), a windowed
+ * cache, stepped through 24 positions (4 blocks). Small blocks (2 warps), a small staging area and a grid of 4 make every path run: K
  * chunks, warps sharing a row, several tiles per block, attention split over blocks and
  * combined, value sums in two passes over a head, the grid barrier. Checks x after every
  * step for f32 and bf16 weights and 2, 3 and 5 items on the FMA path, and bf16 weights with 6
@@ -25,59 +24,16 @@
 
 extern "C" {
 #include "check.h"
+#include "random_stack.h"
 #include "transformer.h"
 }
 
 static cn_check g_chk;
 static uint32_t g_rng = 12345u;
 
-static float s_unif(void)
-{
-    g_rng = g_rng * 1664525u + 1013904223u;
-    return (float)(g_rng >> 8) / 16777216.0f * 2.0f - 1.0f;
-}
-
-enum { W = 160, S = 80, H = 2, M = 192, DEPTH = 6, CAP = 24, C = 6, P = 10, N_ENC = 6, E = 16 };
-enum { GRID = 4 };
-static const cn_attn_type TYPES[DEPTH] = { CN_ATTN_DENSE, CN_ATTN_BLOCK, CN_ATTN_TRANSPOSE,
-                                           CN_ATTN_PREV_BLOCK, CN_ATTN_CROSS, CN_ATTN_PRIME };
-
-/* a host F32 tensor of random values (bf16-representable when round is set), malloc'd as the
- * CPU backend allocates */
-static cn_tensor s_rand(int nd, int64_t a, int64_t b, float scale, float bias, int round)
-{
-    int64_t n = nd == 1 ? a : a * b;
-    float *d = (float *)malloc((size_t)n * sizeof *d);
-    for (int64_t i = 0; i < n; i++) {
-        d[i] = bias + scale * s_unif();
-        if (round) d[i] = __bfloat162float(__float2bfloat16_rn(d[i]));
-    }
-    int64_t ne[2] = { a, b };
-    return cn_tensor_make(d, CN_F32, nd, ne);
-}
-
-static void s_make(cn_transformer *tf, cn_backend *be, int round)
-{
-    memset(tf, 0, sizeof *tf);
-    tf->be = be, tf->width = W, tf->depth = DEPTH, tf->heads = H, tf->head_dim = S / H;
-    tf->S = S, tf->mlp = M, tf->positions = CAP, tf->blocks = CAP / C, tf->block_len = C;
-    tf->prime_len = P, tf->enc_width = E;
-    tf->layers = (cn_tf_layer *)calloc(DEPTH, sizeof *tf->layers);
-    for (int d = 0; d < DEPTH; d++) {
-        cn_tf_layer *L = &tf->layers[d];
-        int R = TYPES[d] == CN_ATTN_CROSS ? S : 3 * S;
-        L->type = TYPES[d];
-        L->ln0_g = s_rand(1, W, 0, 0.1f, 1.0f, 0), L->ln0_b = s_rand(1, W, 0, 0.1f, 0, 0);
-        L->ln1_g = s_rand(1, W, 0, 0.1f, 1.0f, 0), L->ln1_b = s_rand(1, W, 0, 0.1f, 0, 0);
-        L->attn_w = s_rand(2, W, R, 0.3f, 0, round), L->attn_b = s_rand(1, R, 0, 0.1f, 0, 0);
-        L->proj_w = s_rand(2, S, W, 0.3f, 0, round), L->proj_b = s_rand(1, W, 0, 0.1f, 0, 0);
-        L->fc_w = s_rand(2, W, M, 0.2f, 0, round), L->fc_b = s_rand(1, M, 0, 0.1f, 0, 0);
-        L->mlp_w = s_rand(2, M, W, 0.2f, 0, round), L->mlp_b = s_rand(1, W, 0, 0.1f, 0, 0);
-        if (L->type == CN_ATTN_CROSS)
-            L->enc_kv_w = s_rand(2, E, 2 * S, 0.3f, 0, 0),
-            L->enc_kv_b = s_rand(1, 2 * S, 0, 0.1f, 0, 0);
-    }
-}
+enum { W = 160, S = 80, H = 2, M = 192, DEPTH = CN_RS_DEPTH, CAP = CN_RS_CAP, C = CN_RS_C };
+enum { P = CN_RS_P, N_ENC = CN_RS_N_ENC, E = CN_RS_E, GRID = 4 };
+static const cn_rs_shape SHAPE = { W, S, H, M };
 
 /* The plan's copy of w (K, N) in the weight type T: (N, K) rows, or for the tensor-core path
  * the s_mma_at layout with K padded by zeros to s_kpad(K). */
@@ -102,14 +58,14 @@ static void s_run(cn_backend *be, int N, const char *label)
 {
     char err[512], what[256];
     cn_transformer tf;
-    s_make(&tf, be, sizeof(T) == 2);
+    cn_rs_make(&tf, be, &SHAPE, &g_rng, sizeof(T) == 2);
     cn_tf_state ref, emu;
     if (cn_tf_state_init(&ref, &tf, N, CAP, 1, N_ENC, 1, err, sizeof err) ||
         cn_tf_state_init(&emu, &tf, N, CAP, 1, N_ENC, 1, err, sizeof err)) {
         cn_check_true(&g_chk, "transformer states", 0, err);
         return;
     }
-    cn_tensor enc = s_rand(2, (int64_t)N * N_ENC, E, 1.0f, 0, 0);
+    cn_tensor enc = cn_rs_rand(&g_rng, 2, (int64_t)N * N_ENC, E, 1.0f, 0, 0);
     cn_tf_set_encoder(&ref, &enc, err, sizeof err);
     cn_tf_set_encoder(&emu, &enc, err, sizeof err);
     std::vector<s_layer> layers(DEPTH);
@@ -141,7 +97,7 @@ static void s_run(cn_backend *be, int N, const char *label)
     double worst = 0;
     int worst_pos = -1, rc = 0;
     for (int pos = 0; pos < CAP && rc == 0; pos++) {
-        for (size_t i = 0; i < xr.size(); i++) xr[i] = xe[i] = s_unif();
+        for (size_t i = 0; i < xr.size(); i++) xr[i] = xe[i] = cn_rs_unif(&g_rng);
         cn_tensor x = cn_tensor_2d(xr.data(), CN_F32, N, W);
         rc = cn_tf_forward(&ref, &x, pos, 1, -1, 0, NULL, err, sizeof err);
         p.pos = pos;
