@@ -236,7 +236,7 @@ static s_plan *s_plan_new(cn_cuda *cx, const cn_tf_step_desc *d, cn_dtype wt, in
     p->scale = 1.0f / sqrtf((float)p->hd);
     p->qkv = (float *)d->qkv->data, p->att = (float *)d->att->data, p->mh = (float *)d->mh->data;
     size_t part = (size_t)p->N * p->H * S_SPLITS_MAX * (p->hd + 2) * sizeof(float);
-    size_t ctl = (2 + (size_t)p->N * p->H) * sizeof(unsigned);
+    size_t ctl = (1 + (size_t)p->N * p->H) * sizeof(unsigned);
     if (cudaMalloc((void **)&p->part, part) != cudaSuccess ||
         cudaMalloc((void **)&p->bar, ctl) != cudaSuccess ||
         cudaMemset(p->bar, 0, ctl) != cudaSuccess) {
@@ -246,7 +246,7 @@ static s_plan *s_plan_new(cn_cuda *cx, const cn_tf_step_desc *d, cn_dtype wt, in
         cn_cuda_tf_plan_free(NULL, pl);
         return NULL;
     }
-    p->cnt = p->bar + 2;
+    p->cnt = p->bar + 1;
     return pl;
 }
 

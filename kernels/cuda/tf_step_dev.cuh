@@ -58,7 +58,7 @@ typedef struct s_step {
     int depth, N, W, S, M, H, hd, c, P, n_enc, windowed;
     float eps, scale;
     float *x, *qkv, *att, *mh, *part;
-    unsigned *bar, *cnt;
+    unsigned *bar, *cnt;    /* the grid barrier's word; per (item, head) split counters */
     int pos;
     const int64_t *adv;
     long long pf_bytes;     /* L2 prefetch budget of a block per phase boundary */
@@ -66,31 +66,30 @@ typedef struct s_step {
 
 enum { S_EPI_QKV, S_EPI_RESIDUAL, S_EPI_GELU };
 
-/* All blocks of the grid (all resident: the launch asks for no more) wait here. A block that
- * waits more than about 10 s (a block that never became resident: another process holding
- * multiprocessors) traps, a sticky error the helper answers by exiting, not a hang. */
+/* All blocks of the grid (all resident: the launch asks for no more) wait here. One word, as
+ * cooperative groups' grid sync keeps it: every block adds 1, block 0 adds 2^31 - (blocks - 1),
+ * so the arrival that completes the count flips bit 31 and the low bits are back where they
+ * were; each block waits for bit 31 to differ from what its own add saw. No reset, no second
+ * word, a single atomic on the critical path. A block that waits more than about 10 s (a block
+ * that never became resident: another process holding multiprocessors) traps, a sticky error
+ * the helper answers by exiting, not a hang. */
 static __device__ __forceinline__ void s_grid_sync(unsigned *bar)
 {
     __syncthreads();
     if (threadIdx.x == 0) {
-        volatile unsigned *gen = bar + 1;
-        unsigned g = *gen;
+        volatile unsigned *word = bar;
+        unsigned add = blockIdx.x == 0 ? 0x80000000u - (gridDim.x - 1) : 1u;
         __threadfence();
-        if (atomicAdd(bar, 1u) == gridDim.x - 1) {
-            atomicExch(bar, 0u);
-            __threadfence();
-            atomicAdd(bar + 1, 1u);
-        } else {
+        unsigned seen = atomicAdd(bar, add);
 #ifdef __CUDA_ARCH__
-            long long t0 = clock64();
-            while (*gen == g) {
-                __nanosleep(32);
-                if (clock64() - t0 > 20000000000LL) __trap();
-            }
-#else
-            while (*gen == g) __nanosleep(32);
-#endif
+        long long t0 = clock64();
+        while (((seen ^ *word) & 0x80000000u) == 0) {
+            __nanosleep(32);
+            if (clock64() - t0 > 20000000000LL) __trap();
         }
+#else
+        while (((seen ^ *word) & 0x80000000u) == 0) __nanosleep(32);
+#endif
         __threadfence();
     }
     __syncthreads();
