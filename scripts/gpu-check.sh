@@ -6,7 +6,7 @@
 # step, the persistent step on every kernel path, the engine end to end on CUDA, then the benchmark with and without the persistent step.
 # Logs go to OUT (default /tmp/gpu-check); a summary line per check is printed.
 # usage: scripts/gpu-check.sh PACK.tar.xz [quick|sweep]
-#   quick: N = 1 and 3, 16 steps, 2 models
+#   quick: N = 1, 3 and 16 (16: the tensor-core path), 16 steps, 2 models
 #   sweep: no tests; the persistent step's bench rows (5b at depth 24, an upsampler at full
 #          depth, N = 1, 3, 8, 16) under each L2 prefetch budget of PREFETCH_KB (default
 #          "0 64 128 512"), against the layer-by-layer rows
@@ -55,7 +55,7 @@ run tf_step_cuda "$g/bin/test_tf_step_cuda"
 run engine_cuda env CN_TEST_BACKEND=cuda "$g/bin/test_engine"
 run engine_cuda_fused env CN_TEST_BACKEND=cuda CN_CUDA_PERSISTENT=1 "$g/bin/test_engine"
 bench=(--backend cuda --layouts tests/golden/released_layouts)
-[ "${2:-}" = quick ] && bench+=(--model prior_5b --model upsampler_level_1 --n 1,3 --steps 16)
+[ "${2:-}" = quick ] && bench+=(--model prior_5b --model upsampler_level_1 --n 1,3,16 --steps 16)
 run bench "$g/bin/continuo-bench" "${bench[@]}"
 run bench_fused env CN_CUDA_PERSISTENT=1 "$g/bin/continuo-bench" "${bench[@]}"
 grep -h -E "N = |song|x floor" "$out/bench.log" "$out/bench_fused.log" | head -60
