@@ -13,6 +13,7 @@
 #include <cuda_runtime.h>
 
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -54,6 +55,10 @@ inline std::deque<int> emu_runq;
 inline ucontext_t emu_sched;
 inline int emu_running;
 inline std::function<void()> emu_body;
+/* yields in a row with no barrier arrival or atomic in between: past the limit, only threads
+ * polling a flag are left */
+inline long emu_idle_yields;
+#define EMU_IDLE_LIMIT 1000000L
 
 #define threadIdx emu_thread_idx
 #define blockIdx emu_block_idx
@@ -64,6 +69,7 @@ inline void emu_switch_out() { swapcontext(&emu_fibers[(size_t)emu_running].ctx,
 
 inline void emu_wait(emu_barrier &b)
 {
+    emu_idle_yields = 0;
     if (++b.arrived == b.count) {
         b.arrived = 0;
         for (int f : b.waiters) emu_runq.push_back(f);
@@ -76,6 +82,14 @@ inline void emu_wait(emu_barrier &b)
 
 inline void emu_yield()
 {
+    if (++emu_idle_yields > EMU_IDLE_LIMIT) {
+        fprintf(stderr, "FAIL emulated kernel spins without progress: thread %d of block %d "
+                "polled %ld times in a row while nothing else moved\n",
+                emu_fibers[(size_t)emu_running].thread, emu_fibers[(size_t)emu_running].block,
+                EMU_IDLE_LIMIT);
+        fflush(stdout);
+        _exit(1);   /* not exit(): this runs on a fiber's stack, which exit's destructors free */
+    }
     emu_runq.push_back(emu_running);
     emu_switch_out();
 }
@@ -162,12 +176,14 @@ inline float __ldcg(const float *p) { return *p; }
 inline uint4 __ldg(const uint4 *p) { return *p; }
 inline unsigned atomicAdd(unsigned *p, unsigned v)
 {
+    emu_idle_yields = 0;
     unsigned o = *p;
     *p = o + v;
     return o;
 }
 inline unsigned atomicExch(unsigned *p, unsigned v)
 {
+    emu_idle_yields = 0;
     unsigned o = *p;
     *p = v;
     return o;
@@ -186,12 +202,14 @@ inline void emu_entry()
 }
 
 /* Runs body() as grid blocks of `block` threads (a multiple of 32), each block with
- * smem_floats of zeroed shared memory (emu_smem()). Exits the process on a deadlock. */
+ * smem_floats of zeroed shared memory (emu_smem()). Exits the process on a deadlock, or when
+ * only threads polling a flag are left (a barrier that never opens). */
 inline void emu_launch(int grid, int block, size_t smem_floats, const std::function<void()> &body)
 {
     emu_grid_dim = make_uint3((unsigned)grid, 1, 1);
     emu_block_dim = make_uint3((unsigned)block, 1, 1);
     emu_body = body;
+    emu_idle_yields = 0;
     emu_blocks.assign((size_t)grid, emu_block());
     for (auto &b : emu_blocks) {
         b.block_bar.count = block;
