@@ -51,13 +51,6 @@ __global__ void s_mma_layout_w(T *dst, const T *src, int K, int N, int Kp)
     dst[s_mma_at(n, k, Kp)] = src[i];
 }
 
-/* Whether the kernel runs its matrices on tensor cores (S_USE_MMA of tf_step_dev.cuh, with NN
- * the launch's 4 or 16), which takes them in the s_mma_at layout. */
-static int s_uses_mma(cn_dtype wt, int n_items)
-{
-    return cn_dtype_size(wt) == 2 && n_items > 4;
-}
-
 /* Bytes of the copy of w (K, N) that the kernel reads: (N, K), or the tensor-core layout. */
 static size_t s_copy_bytes(const cn_tensor *w, int mma)
 {
@@ -80,17 +73,19 @@ static void *s_transposed(cn_cuda *cx, s_plan *pl, const cn_tensor *w, int mma)
     }
     pl->mats[pl->n_mats++] = dst;
     cudaError_t e = cudaSuccess;
-    if (mma && (e = cudaMemsetAsync(dst, 0, bytes, cx->stream)) == cudaSuccess) {
+    if (mma) {   /* zeroed first: the padding of K */
         unsigned blocks = (unsigned)CN_CEIL_DIV((int64_t)K * N, 256);
-        CN_WDISPATCH(w->type, T, s_mma_layout_w<T><<<blocks, 256, 0, cx->stream>>>(
-            (T *)dst, (const T *)w->data, K, N, s_kpad(K)));
-        e = cudaGetLastError();
-    } else if (!mma) {
+        e = cudaMemsetAsync(dst, 0, bytes, cx->stream);
+        if (e == cudaSuccess) {
+            CN_WDISPATCH(w->type, T, s_mma_layout_w<T><<<blocks, 256, 0, cx->stream>>>(
+                (T *)dst, (const T *)w->data, K, N, s_kpad(K)));
+        }
+    } else {
         dim3 grid((unsigned)CN_CEIL_DIV(N, 32), (unsigned)CN_CEIL_DIV(K, 32)), block(32, 8);
         CN_WDISPATCH(w->type, T, s_transpose_w<T><<<grid, block, 0, cx->stream>>>(
             (T *)dst, (const T *)w->data, K, N));
-        e = cudaGetLastError();
     }
+    if (e == cudaSuccess) e = cudaGetLastError();   /* the launch's */
     if (e == cudaSuccess) return dst;
     cn_cuda_fail(cx, e, "copy of a weight for the persistent step", __FILE__, __LINE__);
     return NULL;
@@ -153,7 +148,7 @@ static int s_fill(cn_cuda *cx, s_plan *pl, const cn_tf_step_desc *d)
 {
     s_layer *h = (s_layer *)calloc((size_t)d->depth, sizeof *h);
     if (!h) return cn_cuda_errf(cx, CN_ENOMEM, "cuda: tf_plan: out of host memory");
-    int rc = CN_OK, mma = s_uses_mma(pl->wt, d->n_items);
+    int rc = CN_OK, mma = s_mma_path((int)cn_dtype_size(pl->wt), d->n_items);
     for (int l = 0; l < d->depth && rc == CN_OK; l++) {
         const cn_tf_step_layer *L = &d->layers[l];
         s_layer *o = &h[l];
@@ -183,10 +178,10 @@ static int s_fill(cn_cuda *cx, s_plan *pl, const cn_tf_step_desc *d)
 /* Whether the (out, in) copies of the stack's matrices fit with room to spare: they are an
  * option, so they may take only memory that leaves max(1 GiB, 5% of the device) free for what
  * the engine allocates later. 0, or CN_ENOMEM with the message set. */
-static int s_copies_fit(cn_cuda *cx, const cn_tf_step_desc *d)
+static int s_copies_fit(cn_cuda *cx, const cn_tf_step_desc *d, cn_dtype wt)
 {
     size_t need = 0, fr = 0, tot = 0;
-    int mma = s_uses_mma(d->layers[0].attn_w->type, d->n_items);
+    int mma = s_mma_path((int)cn_dtype_size(wt), d->n_items);
     for (int l = 0; l < d->depth; l++) {
         const cn_tf_step_layer *L = &d->layers[l];
         need += s_copy_bytes(L->attn_w, mma) + s_copy_bytes(L->proj_w, mma) +
@@ -271,7 +266,7 @@ void *cn_cuda_tf_plan(cn_backend *be, const cn_tf_step_desc *d)
                      "kernel: %s", why ? why : "no block fits a multiprocessor");
         return NULL;
     }
-    if (s_copies_fit(cx, d)) return NULL;
+    if (s_copies_fit(cx, d, wt)) return NULL;
     s_plan *pl = s_plan_new(cx, d, wt, per_sm * cx->sm_count);
     if (!pl) return NULL;
     if (s_fill(cx, pl, d) != CN_OK || cudaStreamSynchronize(cx->stream) != cudaSuccess) {

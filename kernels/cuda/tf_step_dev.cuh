@@ -111,7 +111,12 @@ static __host__ __device__ inline int s_rows_per_tile(int R, int K, int seg, int
     return best;
 }
 
-/* Geometry of the tensor-core path (s_gemv_mma, below), also used by the plan and the prefetch */
+/* Whether a kernel for weights of es bytes and up to nn items runs its matrices on tensor cores
+ * (s_gemv_mma, below): 2-byte weights and more than 4 items; the FMA path (s_gemv) otherwise.
+ * The plan asks the same with the item count, which is above 4 exactly when the launch's nn is. */
+static constexpr __host__ __device__ bool s_mma_path(int es, int nn) { return es == 2 && nn > 4; }
+
+/* Geometry of the tensor-core path, also used by the plan and the prefetch */
 #define S_MK 64
 
 static __host__ __device__ inline int s_kpad(int K) { return (K + S_MK - 1) / S_MK * S_MK; }
@@ -164,6 +169,15 @@ static __device__ S_NOINLINE void s_prefetch_tiles(const void *wt, int R, int K,
 #else
     (void)wt, (void)R, (void)K, (void)es, (void)tr, (void)t0, (void)count, (void)budget;
 #endif
+}
+
+/* This block's next group of S_ROUNDS tiles after the group from tile t0, asked for while the
+ * block reads the current group (from L2, where the previous ask put it) */
+static __device__ __forceinline__ void s_prefetch_next_group(const void *wt, int R, int K, int es,
+                                                             int tr, int t0)
+{
+    long long unlimited = 1LL << 40;
+    s_prefetch_tiles(wt, R, K, es, tr, t0 + S_ROUNDS * gridDim.x, S_ROUNDS, &unlimited);
 }
 
 /* This block's tiles of a phase's weights, in the order s_gemv reads them, up to *budget
@@ -308,10 +322,7 @@ static __device__ void s_gemv(const s_step &p, const s_layer &L, int epi, const 
     int kc_max = (S_XS_FLOATS / p.N) / SEG * SEG, staged = 0;   /* staged: all of K in xs */
     if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, p.W, stats);
     for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
-        /* the next group of tiles streams into L2 while this one is read from it */
-        long long ahead = 1LL << 40;
-        s_prefetch_tiles(wt, R, K, (int)sizeof(T), tr, t0 + S_ROUNDS * gridDim.x, S_ROUNDS,
-                         &ahead);
+        s_prefetch_next_group(wt, R, K, (int)sizeof(T), tr, t0);
         for (int i = threadIdx.x; i < S_ROUNDS * S_W * S_NMAX; i += S_T) sums[i] = 0.f;
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             int kc = min(kc_max, K - k0);
@@ -360,6 +371,13 @@ static __device__ __forceinline__ unsigned s_tf32(float x)
     return (u + 0x1000u) & 0xffffe000u;
 }
 
+static __device__ __forceinline__ unsigned s_f_bits(float x)
+{
+    unsigned u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
 static __device__ __forceinline__ float s_bits_f(unsigned u)
 {
     float f;
@@ -396,7 +414,8 @@ static __device__ __forceinline__ void s_mma_kblock(float d[4], const T *wq, con
 #pragma unroll
     for (int s8 = 0; s8 < 8; s8++) {
         int k = kb * S_MK + s8 * 8 + tq;
-        unsigned bw[2] = { s_tf32(cn_ld(wv, 2 * s8)), s_tf32(cn_ld(wv, 2 * s8 + 1)) };
+        /* a bf16 or fp16 weight as a float has its low 13 bits zero: it is its own tf32 */
+        unsigned bw[2] = { s_f_bits(cn_ld(wv, 2 * s8)), s_f_bits(cn_ld(wv, 2 * s8 + 1)) };
         float xa[4] = { 0.f, 0.f, 0.f, 0.f };
         if (gq < N) {
             if (k < kc) xa[0] = xs[gq * ld + k];
@@ -434,9 +453,7 @@ static __device__ void s_gemv_mma(const s_step &p, const s_layer &L, int epi, co
     int kc_max = (S_XS_FLOATS / p.N - 36) / S_MK * S_MK;
     if (g && K > kc_max && (int)blockIdx.x < tiles) s_ln_stats<false>(p, p.x, p.W, stats);
     for (int t0 = blockIdx.x; t0 < tiles; t0 += S_ROUNDS * gridDim.x) {
-        long long ahead = 1LL << 40;
-        s_prefetch_tiles(wt, R, Kp, (int)sizeof(T), tr, t0 + S_ROUNDS * gridDim.x, S_ROUNDS,
-                         &ahead);
+        s_prefetch_next_group(wt, R, Kp, (int)sizeof(T), tr, t0);
         float d[S_ROUNDS][4];
 #pragma unroll
         for (int j = 0; j < S_ROUNDS; j++) d[j][0] = d[j][1] = d[j][2] = d[j][3] = 0.f;
@@ -651,17 +668,14 @@ static __device__ void s_attention(const s_step &p, const s_layer &L, int q0, in
 
 /* The step: every layer's five phases, the grid meeting between them. sm: S_SM_FLOATS of
  * shared memory. */
-/* Tensor cores for 2-byte weights and more than 4 items (the plan lays the weights out to
- * match), the FMA path otherwise. */
-#define S_USE_MMA(T, NN) (sizeof(T) == 2 && (NN) > 4)
-
+/* s_gemv_mma or s_gemv, as s_mma_path says (the plan lays the weights out to match) */
 template <typename T, int NN>
 static __device__ __forceinline__ void s_gemv_any(const s_step &p, const s_layer &L, int epi,
                                                   const T *wt, const float *bias, int R, int K,
                                                   const float *src, const float *g,
                                                   const float *b, float *sm, int store)
 {
-    if constexpr (S_USE_MMA(T, NN))
+    if constexpr (s_mma_path(sizeof(T), NN))
         s_gemv_mma<T, NN>(p, L, epi, wt, bias, R, K, src, g, b, sm, store);
     else
         s_gemv<T, NN>(p, L, epi, wt, bias, R, K, src, g, b, sm, store);
@@ -672,7 +686,7 @@ static __device__ void s_tf_step_body(const s_step &p, float *sm)
 {
     int pos = p.pos + (int)(p.adv ? *p.adv : 0);
     const int es = (int)sizeof(T);
-    constexpr bool MMA = S_USE_MMA(T, NN);
+    constexpr bool MMA = s_mma_path(sizeof(T), NN);
     for (int l = 0; l < p.depth; l++) {
         const s_layer L = p.layers[l];
         int store, q0, k_len, R = L.type == CN_ATTN_CROSS ? p.S : 3 * p.S;

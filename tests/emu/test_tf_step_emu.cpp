@@ -2,9 +2,10 @@
  * The persistent decode step's device code (kernels/cuda/tf_step_dev.cuh) run on the CPU
  * through cuda_emu.hpp, against the engine's own layer-by-layer transformer on the CPU
  * backend: the random stack of random_stack.h (one layer of every attention type), a windowed
- * cache, stepped through 24 positions (4 blocks). Small blocks (2 warps), a small staging area and a grid of 4 make every path run: K
- * chunks, warps sharing a row, several tiles per block, attention split over blocks and
- * combined, value sums in two passes over a head, the grid barrier. Checks x after every
+ * cache, stepped through 24 positions (4 blocks). Small blocks (2 warps), a small staging area
+ * and a grid of 4 make every path run: K chunks, warps sharing a row, several tiles per block,
+ * attention split over blocks and combined, value sums in two passes over a head, the grid
+ * barrier. Checks x after every
  * step for f32 and bf16 weights and 2, 3 and 5 items on the FMA path, and bf16 weights with 6
  * and 10 items on the tensor-core path (mma emulated by cuda_emu.hpp; K padded to 64 and
  * staged in chunks). Needs no GPU.
@@ -78,10 +79,11 @@ static void s_run(cn_backend *be, int N, const char *label)
         o.ln1_g = (float *)L->ln1_g.data, o.ln1_b = (float *)L->ln1_b.data;
         o.attn_b = (float *)L->attn_b.data, o.proj_b = (float *)L->proj_b.data;
         o.fc_b = (float *)L->fc_b.data, o.mlp_b = (float *)L->mlp_b.data;
-        mats.push_back((void *)(o.attn_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->attn_w)));
-        mats.push_back((void *)(o.proj_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->proj_w)));
-        mats.push_back((void *)(o.fc_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->fc_w)));
-        mats.push_back((void *)(o.mlp_t = s_transposed<T, S_USE_MMA(T, NN)>(&L->mlp_w)));
+        constexpr bool mma = s_mma_path(sizeof(T), NN);
+        mats.push_back((void *)(o.attn_t = s_transposed<T, mma>(&L->attn_w)));
+        mats.push_back((void *)(o.proj_t = s_transposed<T, mma>(&L->proj_w)));
+        mats.push_back((void *)(o.fc_t = s_transposed<T, mma>(&L->fc_w)));
+        mats.push_back((void *)(o.mlp_t = s_transposed<T, mma>(&L->mlp_w)));
         o.k = (float *)emu.k[d].data, o.v = (float *)emu.v[d].data;
     }
     std::vector<float> part((size_t)N * H * S_SPLITS_MAX * (S / H + 2));
