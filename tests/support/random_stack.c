@@ -18,8 +18,7 @@ float cn_rs_unif(uint32_t *rng)
     return (float)(*rng >> 8) / 16777216.0f * 2.0f - 1.0f;
 }
 
-/* v rounded to the nearest bf16 (ties to even), as a float */
-static float s_bf16(float v)
+float cn_rs_bf16(float v)
 {
     uint32_t u;
     memcpy(&u, &v, sizeof u);
@@ -35,7 +34,7 @@ cn_tensor cn_rs_rand(uint32_t *rng, int nd, int64_t a, int64_t b, float scale, f
     float *d = (float *)malloc((size_t)n * sizeof *d);
     for (int64_t i = 0; d && i < n; i++) {
         d[i] = bias + scale * cn_rs_unif(rng);
-        if (round) d[i] = s_bf16(d[i]);
+        if (round) d[i] = cn_rs_bf16(d[i]);
     }
     int64_t ne[2] = { a, b };
     return cn_tensor_make(d, CN_F32, nd, ne);

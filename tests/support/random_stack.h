@@ -21,6 +21,8 @@ typedef struct cn_rs_shape {
     int W, S, H, M;     /* residual width, attention width, heads, MLP width */
 } cn_rs_shape;
 
+/* v rounded to the nearest bf16 (ties to even), as a float: what the CUDA backend stores */
+float cn_rs_bf16(float v);
 /* uniform in [-1, 1) from a linear congruential generator */
 float cn_rs_unif(uint32_t *rng);
 /* A host F32 tensor (a, b) or vector (a) of bias + scale * uniform, values bf16-representable

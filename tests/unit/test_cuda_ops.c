@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "check.h"
+#include "random_stack.h"
 
 /* Tolerances (max abs diff), by what differs between the two backends:
  *   fp32 only (summation order, expf ulps):            1e-5 * scale of the values
@@ -35,16 +36,6 @@ static float *s_randv(int64_t n, float scale)
     float *p = malloc((size_t)n * sizeof(float));
     for (int64_t i = 0; i < n; i++) p[i] = s_rand() * scale;
     return p;
-}
-
-static float s_bf16_round(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    u &= 0xFFFF0000u;
-    memcpy(&f, &u, 4);
-    return f;
 }
 
 static void s_die(const char *what, cn_backend *be)
@@ -86,7 +77,7 @@ static void s_matmul_case(cn_backend *gpu, const char *wname, int M, int K, int 
     float *x = s_randv((int64_t)M * K, 1), *w = s_randv((int64_t)K * N, 0.5f);
     float *b = s_randv(N, 1), *y0 = s_randv((int64_t)M * N, 1);
     if (bf16)
-        for (int64_t i = 0; i < (int64_t)K * N; i++) w[i] = s_bf16_round(w[i]);
+        for (int64_t i = 0; i < (int64_t)K * N; i++) w[i] = cn_rs_bf16(w[i]);
     int64_t wr = lay == CN_W_IN_OUT ? K : N, wc = lay == CN_W_IN_OUT ? N : K;
     float *yc = malloc((size_t)M * N * 4);
     memcpy(yc, y0, (size_t)M * N * 4);
@@ -197,7 +188,7 @@ static void s_test_embed_transpose(void)
     int V = 50, W = 64, M = 9;
     float *tab = s_randv((int64_t)V * W, 1), *y = s_randv((int64_t)M * W, 1);
     float *tabr = malloc((size_t)V * W * 4), *yc = malloc((size_t)M * W * 4);
-    for (int64_t i = 0; i < (int64_t)V * W; i++) tabr[i] = s_bf16_round(tab[i]);
+    for (int64_t i = 0; i < (int64_t)V * W; i++) tabr[i] = cn_rs_bf16(tab[i]);
     memcpy(yc, y, (size_t)M * W * 4);
     int32_t ids[9] = { 0, 49, 3, -1, 7, 7, 20, -5, 11 };
     cn_tensor tt = s_t(tab, CN_F32, 2, V, W, 0), ttr = s_t(tabr, CN_F32, 2, V, W, 0);
