@@ -3,7 +3,8 @@
 # Every GPU check and benchmark, from the pack scripts/gpu-pack.sh made, run in the repository
 # root on a machine with an NVIDIA GPU (the golden set comes from tests/golden): the CUDA op
 # tests, the golden cases through CUDA, the cached sampler layer by layer and as the persistent
-# step, the persistent step on every kernel path, the engine end to end on CUDA, then the benchmark with and without the persistent step.
+# step, the persistent step on every kernel path, the engine end to end on CUDA, then the
+# benchmark with and without the persistent step.
 # Logs go to OUT (default /tmp/gpu-check); a summary line per check is printed.
 # usage: scripts/gpu-check.sh PACK.tar.xz [quick|sweep]
 #   quick: N = 1, 3 and 16 (16: the tensor-core path), 16 steps, 2 models
